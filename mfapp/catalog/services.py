@@ -1,0 +1,163 @@
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+
+from mfapp.audit.services import audit_record
+from mfapp.catalog.models import BomLine, Material, Product, RoutingStep
+from mfapp.catalog.selectors import material_get
+from mfapp.core.exceptions import ApplicationError
+from mfapp.core.transitions import ensure_same_tenant, lock
+from mfapp.core.validation import clean_and_save
+from mfapp.tenancy.actors import Actor
+from mfapp.tenancy.permissions import require_permission
+
+PRODUCT_FIELDS = {
+    "sku", "name", "description", "design_revision", "unit_price", "unit_mass_kg",
+    "max_batch_size", "is_active",
+}
+MATERIAL_FIELDS = {
+    "code", "name", "unit", "mass_per_unit_kg", "emission_factor_key",
+    "embodied_co2e_kg_per_kg", "unit_cost", "stock_on_hand",
+}
+
+
+def _only(fields: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
+    unknown = sorted(set(fields) - allowed)
+    if unknown:
+        raise ApplicationError(f"Unknown field(s): {', '.join(unknown)}.")
+    return fields
+
+
+@transaction.atomic
+def material_create(*, actor: Actor, **fields: Any) -> Material:
+    require_permission(actor, "catalog.manage")
+    material = clean_and_save(Material(tenant=actor.tenant, **_only(fields, MATERIAL_FIELDS)))
+    audit_record(actor=actor, verb="material.created", target=material, after={"code": material.code})
+    return material
+
+
+@transaction.atomic
+def material_adjust_stock(
+    *, actor: Actor, material: Material, delta: Decimal, reason: str
+) -> Material:
+    """Receipts (+) and corrections (-) of stock on hand; stock never goes below zero."""
+    require_permission(actor, "catalog.manage")
+    material = lock(actor, material)
+    before = material.stock_on_hand
+    if before + delta < 0:
+        raise ApplicationError(
+            f"Only {before} {material.unit} of {material.name} in stock; cannot remove {-delta}."
+        )
+    Material.objects.for_tenant(actor.tenant).filter(pk=material.pk).update(
+        stock_on_hand=F("stock_on_hand") + delta
+    )
+    material.refresh_from_db(fields=["stock_on_hand"])
+    audit_record(
+        actor=actor,
+        verb="material.stock_adjusted",
+        target=material,
+        before={"stock_on_hand": str(before)},
+        after={"stock_on_hand": str(material.stock_on_hand)},
+        message=reason,
+    )
+    return material
+
+
+@transaction.atomic
+def product_create(*, actor: Actor, **fields: Any) -> Product:
+    require_permission(actor, "catalog.manage")
+    product = clean_and_save(Product(tenant=actor.tenant, **_only(fields, PRODUCT_FIELDS)))
+    audit_record(actor=actor, verb="product.created", target=product, after={"sku": product.sku})
+    return product
+
+
+@transaction.atomic
+def product_update(*, actor: Actor, product: Product, **fields: Any) -> Product:
+    require_permission(actor, "catalog.manage")
+    product = lock(actor, product)
+    before = {name: str(getattr(product, name)) for name in _only(fields, PRODUCT_FIELDS)}
+    for name, value in fields.items():
+        setattr(product, name, value)
+    clean_and_save(product)
+    audit_record(
+        actor=actor,
+        verb="product.updated",
+        target=product,
+        before=before,
+        after={name: str(value) for name, value in fields.items()},
+    )
+    return product
+
+
+@transaction.atomic
+def bom_line_create(
+    *,
+    actor: Actor,
+    product: Product,
+    material_id: int,
+    quantity_per_unit: Decimal,
+    scrap_allowance_percent: Decimal = Decimal("0"),
+) -> BomLine:
+    require_permission(actor, "catalog.manage")
+    ensure_same_tenant(actor, product)
+    material = material_get(tenant=actor.tenant, material_id=material_id)
+    line = clean_and_save(
+        BomLine(
+            tenant=actor.tenant,
+            product=product,
+            material=material,
+            quantity_per_unit=quantity_per_unit,
+            scrap_allowance_percent=scrap_allowance_percent,
+        )
+    )
+    audit_record(
+        actor=actor,
+        verb="bom_line.created",
+        target=line,
+        after={"product": product.pk, "material": material.pk, "qty": str(quantity_per_unit)},
+    )
+    return line
+
+
+@transaction.atomic
+def routing_step_create(
+    *,
+    actor: Actor,
+    product: Product,
+    name: str,
+    capability: str,
+    run_minutes_per_unit: Decimal,
+    setup_minutes: Decimal = Decimal("0"),
+    sequence: int | None = None,
+    material_id: int | None = None,
+) -> RoutingStep:
+    """Adds a step; without a sequence it goes last (10, 20, 30 ... leaves room to insert)."""
+    require_permission(actor, "catalog.manage")
+    product = lock(actor, product)
+    material = (
+        material_get(tenant=actor.tenant, material_id=material_id) if material_id else None
+    )
+    if sequence is None:
+        last = product.routing_steps.order_by("-sequence").values_list("sequence", flat=True)
+        sequence = (last.first() or 0) + 10
+    step = clean_and_save(
+        RoutingStep(
+            tenant=actor.tenant,
+            product=product,
+            sequence=sequence,
+            name=name,
+            capability=capability,
+            setup_minutes=setup_minutes,
+            run_minutes_per_unit=run_minutes_per_unit,
+            material=material,
+        )
+    )
+    audit_record(
+        actor=actor,
+        verb="routing_step.created",
+        target=step,
+        after={"product": product.pk, "sequence": sequence, "capability": capability},
+    )
+    return step

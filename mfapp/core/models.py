@@ -1,0 +1,130 @@
+"""Base classes for every model, including the fail-closed tenant scope.
+
+A queryset of a tenant-owned model refuses to run until it is scoped:
+- `.for_tenant(tenant)` (or a filter on `tenant`/`tenant_id` with a value), the normal path;
+- a related manager of an already loaded object (`order.lines.all()`), scoped by its parent;
+- `.all_tenants()`, the single explicit escape hatch for the admin and platform jobs.
+Anything else raises `TenantScopeError` instead of returning every tenant's rows.
+"""
+
+from typing import TYPE_CHECKING, Any, Self
+
+from django.db import models
+
+from mfapp.core.exceptions import TenantScopeError
+
+if TYPE_CHECKING:
+    from mfapp.tenancy.models import Tenant
+
+_TENANT_LOOKUPS = frozenset({"tenant", "tenant_id", "tenant__id", "tenant__pk"})
+
+
+class BaseModel(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        abstract = True
+
+
+class TenantScopedQuerySet(models.QuerySet):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._tenant_scoped = False
+
+    # --- scoping -------------------------------------------------------------------------
+    def for_tenant(self, tenant: "Tenant | int") -> Self:
+        tenant_id = tenant if isinstance(tenant, int) else tenant.pk
+        if tenant_id is None:
+            raise TenantScopeError("for_tenant() needs a saved tenant.")
+        return self.filter(tenant_id=tenant_id)
+
+    def all_tenants(self) -> Self:
+        """Cross-tenant access: the admin and platform jobs only. Grep for it in reviews."""
+        clone = self._chain()
+        clone._tenant_scoped = True
+        return clone
+
+    def _is_scoped(self) -> bool:
+        # Related managers (order.lines, product.routing_steps ...) carry their parent object
+        # as the "instance" hint: the parent was itself loaded through a scoped query.
+        return self._tenant_scoped or "instance" in self._hints
+
+    def _require_scope(self) -> None:
+        if not self._is_scoped():
+            raise TenantScopeError(
+                f"Unscoped query on {self.model._meta.label}: use .for_tenant(tenant), "
+                "or .all_tenants() for platform jobs."
+            )
+
+    # --- keep the flag through chaining -----------------------------------------------
+    def _clone(self) -> Self:
+        clone = super()._clone()
+        clone._tenant_scoped = self._tenant_scoped
+        return clone
+
+    def _filter_or_exclude(self, negate: bool, args: Any, kwargs: Any) -> Self:
+        clone = super()._filter_or_exclude(negate, args, kwargs)
+        if not negate and any(
+            key in _TENANT_LOOKUPS and value is not None for key, value in kwargs.items()
+        ):
+            clone._tenant_scoped = True
+        return clone
+
+    # --- every way a queryset reaches the database ---------------------------------------
+    def _fetch_all(self) -> None:
+        if self._result_cache is None:
+            self._require_scope()
+        super()._fetch_all()
+
+    def iterator(self, *args: Any, **kwargs: Any) -> Any:
+        self._require_scope()
+        return super().iterator(*args, **kwargs)
+
+    def count(self) -> int:
+        if self._result_cache is None:
+            self._require_scope()
+        return super().count()
+
+    def exists(self) -> bool:
+        if self._result_cache is None:
+            self._require_scope()
+        return super().exists()
+
+    def aggregate(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        self._require_scope()
+        return super().aggregate(*args, **kwargs)
+
+    def update(self, **kwargs: Any) -> int:
+        self._require_scope()
+        return super().update(**kwargs)
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        self._require_scope()
+        return super().delete()
+
+    def explain(self, *args: Any, **kwargs: Any) -> str:
+        self._require_scope()
+        return super().explain(*args, **kwargs)
+
+    def resolve_expression(self, *args: Any, **kwargs: Any) -> Any:
+        # Used as a subquery (`id__in=...`, Exists(...)): the inner query must be scoped too.
+        self._require_scope()
+        return super().resolve_expression(*args, **kwargs)
+
+
+class TenantScopedManager(models.Manager.from_queryset(TenantScopedQuerySet)):  # type: ignore[misc]
+    pass
+
+
+class TenantScopedModel(BaseModel):
+    """Every tenant-owned row: a non-null tenant, and queries that fail closed."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.PROTECT, related_name="+")
+
+    objects = TenantScopedManager()
+
+    class Meta:
+        # Django's internals (deletion, refresh_from_db, forward FK access) use the base
+        # manager, by primary key; it stays Django's plain manager.
+        abstract = True

@@ -1,0 +1,69 @@
+"""One way to move a status: check the transition, lock the row, save, audit."""
+
+from collections.abc import Collection
+from typing import Any, TypeVar
+
+from django.db import models
+
+from mfapp.audit.services import audit_record
+from mfapp.core.exceptions import Conflict, NotFound
+from mfapp.tenancy.actors import Actor
+
+M = TypeVar("M", bound=models.Model)
+
+
+def ensure_same_tenant(actor: Actor, instance: models.Model) -> None:
+    """An object of another tenant is treated exactly like a missing one."""
+    if instance.tenant_id != actor.tenant.pk:  # type: ignore[attr-defined]
+        raise NotFound(f"{instance._meta.verbose_name.capitalize()} not found.")
+
+
+def lock(actor: Actor, instance: M) -> M:
+    """A fresh copy of `instance`, row-locked until the transaction ends (PostgreSQL)."""
+    ensure_same_tenant(actor, instance)
+    manager = type(instance).objects  # type: ignore[attr-defined]
+    return manager.for_tenant(actor.tenant).select_for_update(of=("self",)).get(pk=instance.pk)
+
+
+def change_status(
+    *,
+    actor: Actor,
+    instance: M,
+    to: str,
+    allowed_from: Collection[str],
+    verb: str,
+    changes: dict[str, Any] | None = None,
+    message: str = "",
+) -> M:
+    """Move `instance` (already locked) to status `to`, or raise Conflict with a clear reason."""
+    current = instance.status  # type: ignore[attr-defined]
+    if current not in allowed_from:
+        label = instance._meta.verbose_name
+        wanted = dict(instance._meta.get_field("status").choices)[to]
+        now = instance.get_status_display()  # type: ignore[attr-defined]
+        raise Conflict(
+            f"Cannot move {label} {instance} to {wanted.lower()}: it is {now.lower()}.",
+            {"status": current, "allowed_from": sorted(allowed_from)},
+        )
+    changes = changes or {}
+    instance.status = to  # type: ignore[attr-defined]
+    for field, value in changes.items():
+        setattr(instance, field, value)
+    instance.save(update_fields=["status", "updated_at", *changes])
+    audit_record(
+        actor=actor,
+        verb=verb,
+        target=instance,
+        before={"status": current},
+        after={"status": to, **{k: _jsonable(v) for k, v in changes.items()}},
+        message=message,
+    )
+    return instance
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, models.Model):
+        return value.pk
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)

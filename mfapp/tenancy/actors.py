@@ -1,0 +1,25 @@
+"""Who performs an action: a member (browser), an API key (integration) or the system (tasks)."""
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from mfapp.tenancy.models import ApiKey, Tenant
+
+
+@dataclass(frozen=True)
+class Actor:
+    tenant: "Tenant"
+    role: str  # a Membership.Role value, "integration" or "system"
+    user: "AbstractBaseUser | None" = None
+    api_key: "ApiKey | None" = None
+
+    @property
+    def label(self) -> str:
+        if self.user is not None:
+            return self.user.get_username()
+        if self.api_key is not None:
+            return f"api-key:{self.api_key.name}"
+        return "system"

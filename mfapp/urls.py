@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from mfapp.core import health
+from mfapp.tenancy import views as tenancy_views
+
+admin.site.site_header = "mfapp platform administration"
+admin.site.site_title = "mfapp admin"
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("tenant/switch/", tenancy_views.tenant_switch_view, name="tenant-switch"),
+    path("", tenancy_views.home_view, name="home"),
+]

@@ -1,0 +1,83 @@
+"""Shared fixtures. Tests that need PostgreSQL, Redis, Chromium or the dev-extra binaries skip
+with a reason when those are missing, unless MFAPP_REQUIRE_SERVICES=1 turns the skip into a
+failure (CI sets it, so nothing is silently skipped there)."""
+
+import os
+import shutil
+import socket
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # live_server + Playwright
+
+REQUIRE_SERVICES = os.environ.get("MFAPP_REQUIRE_SERVICES") == "1"
+CHROMIUM = "/usr/bin/chromium"
+REDIS_URL = settings.CELERY_BROKER_URL or os.environ.get(
+    "MFAPP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"
+)
+
+
+def venv_binary(name: str) -> str | None:
+    """A binary installed by the dev extra, next to this interpreter (or on PATH)."""
+    candidate = Path(sys.executable).parent / name
+    return str(candidate) if candidate.exists() else shutil.which(name)
+
+
+def _reachable(url: str) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 6379), 1):
+            return True
+    except OSError:
+        return False
+
+
+def _missing(reason: str) -> None:
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (MFAPP_REQUIRE_SERVICES=1 turns this skip into a failure)")
+    pytest.skip(reason)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("postgres_only") and connection.vendor != "postgresql":
+        # Not a missing service: this run uses SQLite on purpose; CI's PostgreSQL run covers it.
+        pytest.skip("PostgreSQL-only test; this run's database is SQLite")
+    if item.get_closest_marker("redis") and not _reachable(REDIS_URL):
+        _missing(f"needs Redis at {REDIS_URL}")
+    if item.get_closest_marker("chromium") and not Path(CHROMIUM).exists():
+        _missing(f"needs Chromium at {CHROMIUM} (apt-get install chromium)")
+    if item.get_closest_marker("tools"):
+        for name in ("docker-compose", "hadolint"):
+            if venv_binary(name) is None:
+                _missing(f"needs {name} (pip install -e '.[dev]')")
+
+
+@pytest.fixture
+def tenant(db):
+    from tests.factories import TenantFactory
+
+    return TenantFactory(slug="acme", name="Acme Microfactory")
+
+
+@pytest.fixture
+def other_tenant(db):
+    from tests.factories import TenantFactory
+
+    return TenantFactory(slug="globex", name="Globex Prints")
+
+
+@pytest.fixture
+def system(tenant):
+    from mfapp.tenancy.selectors import system_actor
+
+    return system_actor(tenant=tenant)
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
