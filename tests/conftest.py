@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -81,3 +82,76 @@ def system(tenant):
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def celery_worker(transactional_db, settings):
+    """A real worker on the real broker: a subprocess on PostgreSQL, a thread on SQLite."""
+    from mfapp.celery import app
+
+    previous = {key: app.conf[key] for key in ("broker_url", "result_backend", "task_always_eager")}
+    app.conf.update(broker_url=REDIS_URL, result_backend=REDIS_URL, task_always_eager=False)
+    try:
+        if connection.vendor == "postgresql":
+            with _worker_process(app):
+                yield app
+        else:
+            from celery.contrib.testing.worker import start_worker
+
+            with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+                yield app
+    finally:
+        app.conf.update(previous)
+
+
+@contextmanager
+def _worker_process(app):
+    import subprocess
+    import time
+
+    db = connection.settings_dict
+    database_url = (
+        f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+        f"/{db['NAME']}"
+    )
+    name = f"test-{os.getpid()}@%h"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "mfapp.settings.test",
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": REDIS_URL,
+        "CELERY_RESULT_BACKEND": REDIS_URL,
+    }
+    process = subprocess.Popen(
+        [
+            venv_binary("celery") or "celery",
+            "-A",
+            "mfapp",
+            "worker",
+            "-P",
+            "solo",
+            "-c",
+            "1",
+            "-Q",
+            "default,scheduling,reports,webhooks",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            name,
+            "-l",
+            "WARNING",
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+    )
+    try:
+        hostname = name.replace("%h", socket.gethostname())
+        deadline = time.monotonic() + 30
+        while not app.control.ping(timeout=0.5, destination=[hostname]):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"celery worker did not start (exit code {process.poll()})")
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=20)

@@ -41,7 +41,9 @@ class Material(TenantScopedModel):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "code"], name="material_unique_code",
+            models.UniqueConstraint(
+                fields=["tenant", "code"],
+                name="material_unique_code",
                 violation_error_message="A material with this code exists already.",
             )
         ]
@@ -67,9 +69,13 @@ class Product(TenantScopedModel):
 
     class Meta:
         ordering = ["sku"]
-        constraints = [models.UniqueConstraint(fields=["tenant", "sku"], name="product_unique_sku",
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "sku"],
+                name="product_unique_sku",
                 violation_error_message="A product with this SKU exists already.",
-            )]
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.sku} {self.name}"

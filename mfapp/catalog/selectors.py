@@ -32,7 +32,9 @@ def product_get_with_recipe(*, tenant: Tenant, product_id: int) -> Product:
         raise NotFound("Product not found.") from None
 
 
-def product_list(*, tenant: Tenant, search: str = "", active: bool | None = None) -> QuerySet[Product]:
+def product_list(
+    *, tenant: Tenant, search: str = "", active: bool | None = None
+) -> QuerySet[Product]:
     qs = Product.objects.for_tenant(tenant).order_by("sku")
     if search:
         qs = qs.filter(Q(sku__icontains=search) | Q(name__icontains=search))
@@ -54,8 +56,8 @@ def material_list(*, tenant: Tenant) -> QuerySet[Material]:
 
 def routing_step_get(*, tenant: Tenant, routing_step_id: int) -> RoutingStep:
     try:
-        return RoutingStep.objects.for_tenant(tenant).select_related("product").get(
-            pk=routing_step_id
+        return (
+            RoutingStep.objects.for_tenant(tenant).select_related("product").get(pk=routing_step_id)
         )
     except (RoutingStep.DoesNotExist, ValueError, TypeError):
         raise NotFound("Routing step not found.") from None
@@ -63,8 +65,10 @@ def routing_step_get(*, tenant: Tenant, routing_step_id: int) -> RoutingStep:
 
 def bom_line_get(*, tenant: Tenant, bom_line_id: int) -> BomLine:
     try:
-        return BomLine.objects.for_tenant(tenant).select_related("product", "material").get(
-            pk=bom_line_id
+        return (
+            BomLine.objects.for_tenant(tenant)
+            .select_related("product", "material")
+            .get(pk=bom_line_id)
         )
     except (BomLine.DoesNotExist, ValueError, TypeError):
         raise NotFound("BOM line not found.") from None

@@ -14,12 +14,24 @@ from mfapp.tenancy.actors import Actor
 from mfapp.tenancy.permissions import require_permission
 
 PRODUCT_FIELDS = {
-    "sku", "name", "description", "design_revision", "unit_price", "unit_mass_kg",
-    "max_batch_size", "is_active",
+    "sku",
+    "name",
+    "description",
+    "design_revision",
+    "unit_price",
+    "unit_mass_kg",
+    "max_batch_size",
+    "is_active",
 }
 MATERIAL_FIELDS = {
-    "code", "name", "unit", "mass_per_unit_kg", "emission_factor_key",
-    "embodied_co2e_kg_per_kg", "unit_cost", "stock_on_hand",
+    "code",
+    "name",
+    "unit",
+    "mass_per_unit_kg",
+    "emission_factor_key",
+    "embodied_co2e_kg_per_kg",
+    "unit_cost",
+    "stock_on_hand",
 }
 
 
@@ -34,7 +46,9 @@ def _only(fields: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
 def material_create(*, actor: Actor, **fields: Any) -> Material:
     require_permission(actor, "catalog.manage")
     material = clean_and_save(Material(tenant=actor.tenant, **_only(fields, MATERIAL_FIELDS)))
-    audit_record(actor=actor, verb="material.created", target=material, after={"code": material.code})
+    audit_record(
+        actor=actor, verb="material.created", target=material, after={"code": material.code}
+    )
     return material
 
 
@@ -136,9 +150,7 @@ def routing_step_create(
     """Adds a step; without a sequence it goes last (10, 20, 30 ... leaves room to insert)."""
     require_permission(actor, "catalog.manage")
     product = lock(actor, product)
-    material = (
-        material_get(tenant=actor.tenant, material_id=material_id) if material_id else None
-    )
+    material = material_get(tenant=actor.tenant, material_id=material_id) if material_id else None
     if sequence is None:
         last = product.routing_steps.order_by("-sequence").values_list("sequence", flat=True)
         sequence = (last.first() or 0) + 10

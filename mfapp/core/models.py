@@ -9,6 +9,7 @@ Anything else raises `TenantScopeError` instead of returning every tenant's rows
 
 from typing import TYPE_CHECKING, Any, Self
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from mfapp.core.exceptions import TenantScopeError
@@ -128,3 +129,21 @@ class TenantScopedModel(BaseModel):
         # Django's internals (deletion, refresh_from_db, forward FK access) use the base
         # manager, by primary key; it stays Django's plain manager.
         abstract = True
+
+    def clean(self) -> None:
+        """No cross-tenant references: every related tenant-owned row has this row's tenant."""
+        super().clean()
+        if self.tenant_id is None:
+            return
+        errors = {}
+        for field in self._meta.concrete_fields:
+            if not field.is_relation or field.name == "tenant":
+                continue
+            if not issubclass(field.related_model, TenantScopedModel):
+                continue
+            if getattr(self, field.attname) is None:
+                continue
+            if getattr(self, field.name).tenant_id != self.tenant_id:
+                errors[field.name] = f"This {field.verbose_name} belongs to another tenant."
+        if errors:
+            raise ValidationError(errors)

@@ -14,8 +14,15 @@ from mfapp.tenancy.permissions import require_permission
 from mfapp.tenancy.selectors import site_get
 
 MACHINE_FIELDS = {
-    "name", "kind", "capabilities", "rated_power_running_kw", "rated_power_idle_kw",
-    "hourly_cost", "speed_factor", "changeover_minutes", "runs_unattended",
+    "name",
+    "kind",
+    "capabilities",
+    "rated_power_running_kw",
+    "rated_power_idle_kw",
+    "hourly_cost",
+    "speed_factor",
+    "changeover_minutes",
+    "runs_unattended",
 }
 
 S = Machine.Status
@@ -129,4 +136,3 @@ def maintenance_window_create(
         after={"machine": machine.pk, "starts_at": str(starts_at), "ends_at": str(ends_at)},
     )
     return window
-

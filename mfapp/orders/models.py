@@ -26,8 +26,8 @@ class Customer(TenantScopedModel):
                 fields=["tenant", "external_ref"],
                 condition=~models.Q(external_ref=""),
                 name="customer_unique_external_ref",
-            violation_error_message="A customer with this external reference exists already.",
-        )
+                violation_error_message="A customer with this external reference exists already.",
+            )
         ]
 
     def __str__(self) -> str:
@@ -75,15 +75,17 @@ class Order(TenantScopedModel):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "number"], name="order_unique_number",
+            models.UniqueConstraint(
+                fields=["tenant", "number"],
+                name="order_unique_number",
                 violation_error_message="An order with this number exists already.",
             ),
             models.UniqueConstraint(
                 fields=["tenant", "external_ref"],
                 condition=~models.Q(external_ref=""),
                 name="order_unique_external_ref",
-            violation_error_message="An order with this external reference exists already.",
-        ),
+                violation_error_message="An order with this external reference exists already.",
+            ),
         ]
         indexes = [
             models.Index(fields=["tenant", "status", "due_date"], name="order_status_due_idx"),

@@ -21,7 +21,13 @@ from mfapp.tenancy.selectors import site_get
 
 S = Order.Status
 CUSTOMER_FIELDS = {
-    "name", "email", "phone", "delivery_address", "country", "latitude", "longitude",
+    "name",
+    "email",
+    "phone",
+    "delivery_address",
+    "country",
+    "latitude",
+    "longitude",
     "external_ref",
 }
 
@@ -39,7 +45,9 @@ def customer_create(*, actor: Actor, **fields: Any) -> Customer:
     if unknown:
         raise ApplicationError(f"Unknown field(s): {', '.join(unknown)}.")
     customer = clean_and_save(Customer(tenant=actor.tenant, **fields))
-    audit_record(actor=actor, verb="customer.created", target=customer, after={"name": customer.name})
+    audit_record(
+        actor=actor, verb="customer.created", target=customer, after={"name": customer.name}
+    )
     return customer
 
 
@@ -111,7 +119,9 @@ def _order_line_add(
     *, actor: Actor, order: Order, product_id: int, quantity: int, unit_price: Decimal | None = None
 ) -> OrderLine:
     if order.status != S.DRAFT:
-        raise Conflict(f"Order {order} is {order.get_status_display().lower()}; only drafts change.")
+        raise Conflict(
+            f"Order {order} is {order.get_status_display().lower()}; only drafts change."
+        )
     product = product_get(tenant=actor.tenant, product_id=product_id)
     if not product.is_active:
         raise ApplicationError(f"Product {product.sku} is discontinued; it cannot be ordered.")

@@ -46,7 +46,9 @@ class Batch(TenantScopedModel):
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "batches"
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "lot_code"], name="batch_unique_lot_code",
+            models.UniqueConstraint(
+                fields=["tenant", "lot_code"],
+                name="batch_unique_lot_code",
                 violation_error_message="A batch with this lot code exists already.",
             )
         ]

@@ -143,7 +143,11 @@ def batch_schedule(*, actor: Actor, batch: Batch) -> Batch:
     if unplanned and batch.status == B.PLANNED:
         raise Conflict(f"Batch {batch} has {unplanned} operation(s) without a machine yet.")
     return change_status(
-        actor=actor, instance=batch, to=B.SCHEDULED, allowed_from={B.PLANNED}, verb="batch.scheduled"
+        actor=actor,
+        instance=batch,
+        to=B.SCHEDULED,
+        allowed_from={B.PLANNED},
+        verb="batch.scheduled",
     )
 
 
@@ -362,7 +366,11 @@ def operation_resume(*, actor: Actor, operation: BatchOperation) -> BatchOperati
     if operation.status == O.PAUSED and machine.status != Machine.Status.AVAILABLE:
         raise Conflict(f"Machine {machine} is {machine.get_status_display().lower()}.")
     operation = change_status(
-        actor=actor, instance=operation, to=O.RUNNING, allowed_from={O.PAUSED}, verb="operation.resumed"
+        actor=actor,
+        instance=operation,
+        to=O.RUNNING,
+        allowed_from={O.PAUSED},
+        verb="operation.resumed",
     )
     machine_set_running(actor=actor, machine=machine, running=True)
     return operation
@@ -438,7 +446,9 @@ def quality_check_record(
     if operation_id is not None:
         operation = batch.operations.filter(pk=operation_id).first()
         if operation is None:
-            raise ApplicationError("Operation not found.", {"fields": {"operation": ["Not found."]}})
+            raise ApplicationError(
+                "Operation not found.", {"fields": {"operation": ["Not found."]}}
+            )
     check = clean_and_save(
         QualityCheck(
             tenant=actor.tenant,

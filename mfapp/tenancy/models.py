@@ -54,7 +54,9 @@ class Site(TenantScopedModel):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "name"], name="site_unique_name_per_tenant",
+            models.UniqueConstraint(
+                fields=["tenant", "name"],
+                name="site_unique_name_per_tenant",
                 violation_error_message="A site with this name exists already.",
             )
         ]
@@ -88,7 +90,9 @@ class Membership(TenantScopedModel):
     class Meta:
         ordering = ["tenant_id", "user_id"]
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "user"], name="membership_unique_per_tenant",
+            models.UniqueConstraint(
+                fields=["tenant", "user"],
+                name="membership_unique_per_tenant",
                 violation_error_message="This person is a member already.",
             )
         ]
@@ -114,10 +118,14 @@ class ApiKey(TenantScopedModel):
         ordering = ["-created_at"]
         verbose_name = "API key"
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "name"], name="apikey_unique_name_per_tenant",
+            models.UniqueConstraint(
+                fields=["tenant", "name"],
+                name="apikey_unique_name_per_tenant",
                 violation_error_message="An API key with this name exists already.",
             ),
-            models.UniqueConstraint(fields=["tenant", "prefix"], name="apikey_unique_prefix",
+            models.UniqueConstraint(
+                fields=["tenant", "prefix"],
+                name="apikey_unique_prefix",
                 violation_error_message="API key prefix collision; create the key again.",
             ),
         ]

@@ -34,6 +34,4 @@ def has_permission(actor: Actor, action: str) -> bool:
 
 def require_permission(actor: Actor, action: str) -> None:
     if not has_permission(actor, action):
-        raise PermissionDenied(
-            f"Your role ({actor.role}) does not allow this action ({action})."
-        )
+        raise PermissionDenied(f"Your role ({actor.role}) does not allow this action ({action}).")

@@ -132,9 +132,11 @@ def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
         return None
     prefix = raw_key[len(API_KEY_PREFIX) :].split("_", 1)[0]
     hashed = _hash_api_key(raw_key)
-    candidates = ApiKey.objects.all_tenants().filter(
-        prefix=prefix, revoked_at__isnull=True, tenant__is_active=True
-    ).select_related("tenant")
+    candidates = (
+        ApiKey.objects.all_tenants()
+        .filter(prefix=prefix, revoked_at__isnull=True, tenant__is_active=True)
+        .select_related("tenant")
+    )
     for api_key in candidates:
         if hmac.compare_digest(api_key.hashed_key, hashed):
             _api_key_touch(api_key)

@@ -26,7 +26,9 @@ def validate_working_hours(value: Any) -> None:
         previous_end = ""
         for shift in shifts:
             if not (isinstance(shift, list | tuple) and len(shift) == 2):
-                raise ValidationError(f"{day}: each shift is [start, end], e.g. ['08:00', '17:00'].")
+                raise ValidationError(
+                    f"{day}: each shift is [start, end], e.g. ['08:00', '17:00']."
+                )
             start, end = shift
             if not all(isinstance(t, str) and _CLOCK.match(t) for t in (start, end)):
                 raise ValidationError(f"{day}: times are HH:MM on a 24-hour clock.")
