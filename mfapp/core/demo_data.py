@@ -42,7 +42,7 @@ from mfapp.production.services import (
 )
 from mfapp.tenancy.actors import Actor
 from mfapp.tenancy.models import Membership, Site, Tenant
-from mfapp.tenancy.services import tenant_create
+from mfapp.tenancy.services import site_create, tenant_create
 
 DEMO_PASSWORD = "microfactory-demo"  # noqa: S105 - printed for the demo, documented in README
 STAFF_EMAIL = "admin@mfapp.test"
@@ -447,20 +447,18 @@ def _seed_tenant(spec: TenantSpec, rng: random.Random) -> None:
 
 
 def _seed_sites(actor: Actor, spec: TenantSpec) -> list[Site]:
+    """The first site exists (tenant_create made it); it gets its details, the others are new."""
     sites = []
     for index, (name, address, lat, lon, machines) in enumerate(spec.sites):
-        site = Site.objects.for_tenant(actor.tenant).filter(name=name).first()
-        if site is None:
-            site = Site.objects.create(
-                tenant=actor.tenant, name=name, country=spec.country, timezone=spec.timezone
-            )
-        site.address, site.latitude, site.longitude = address, Decimal(lat), Decimal(lon)
+        details = {"address": address, "latitude": Decimal(lat), "longitude": Decimal(lon)}
         if index == 0:
-            site.working_hours = {
-                **site.working_hours,
-                "sat": [["09:00", "13:00"]],
-            }
-        site.save()
+            site = Site.objects.for_tenant(actor.tenant).get(name=name)
+            for key, value in details.items():
+                setattr(site, key, value)
+            site.working_hours = {**site.working_hours, "sat": [["09:00", "13:00"]]}
+            site.save()
+        else:
+            site = site_create(actor=actor, name=name, country=spec.country, **details)
         for m in machines:
             machine_create(
                 actor=actor,

@@ -20,6 +20,13 @@ if TYPE_CHECKING:
 _TENANT_LOOKUPS = frozenset({"tenant", "tenant_id", "tenant__id", "tenant__pk"})
 
 
+def _is_tenant_value(value: object) -> bool:
+    """A concrete tenant (object or id), not None, a list or an expression like F(...)."""
+    if isinstance(value, models.Model):
+        return value.pk is not None
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 class BaseModel(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
@@ -67,7 +74,7 @@ class TenantScopedQuerySet(models.QuerySet):
     def _filter_or_exclude(self, negate: bool, args: Any, kwargs: Any) -> Self:
         clone = super()._filter_or_exclude(negate, args, kwargs)
         if not negate and any(
-            key in _TENANT_LOOKUPS and value is not None for key, value in kwargs.items()
+            key in _TENANT_LOOKUPS and _is_tenant_value(value) for key, value in kwargs.items()
         ):
             clone._tenant_scoped = True
         return clone

@@ -2,6 +2,7 @@ import hashlib
 import hmac
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -18,6 +19,7 @@ from mfapp.tenancy.models import ApiKey, Membership, Site, Tenant
 from mfapp.tenancy.permissions import require_permission
 from mfapp.tenancy.working_hours import default_working_hours
 
+SITE_FIELDS = {"address", "latitude", "longitude", "timezone", "working_hours"}
 API_KEY_PREFIX = "mfk_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -63,6 +65,18 @@ def tenant_create(
         after={"user": owner.get_username(), "role": membership.role},
     )
     return tenant
+
+
+@transaction.atomic
+def site_create(*, actor: Actor, name: str, country: str, **fields: Any) -> Site:
+    require_permission(actor, "sites.manage")
+    unknown = sorted(set(fields) - SITE_FIELDS)
+    if unknown:
+        raise ApplicationError(f"Unknown field(s): {', '.join(unknown)}.")
+    fields.setdefault("timezone", actor.tenant.timezone)
+    site = clean_and_save(Site(tenant=actor.tenant, name=name, country=country, **fields))
+    audit_record(actor=actor, verb="site.created", target=site, after={"name": site.name})
+    return site
 
 
 def _user_get_or_create(*, email: str, password: str | None) -> AbstractBaseUser:
