@@ -72,3 +72,11 @@ def bom_line_get(*, tenant: Tenant, bom_line_id: int) -> BomLine:
         )
     except (BomLine.DoesNotExist, ValueError, TypeError):
         raise NotFound("BOM line not found.") from None
+
+
+def routing_step_list(*, tenant: Tenant) -> QuerySet[RoutingStep]:
+    return RoutingStep.objects.for_tenant(tenant).order_by("product_id", "sequence")
+
+
+def bom_line_list(*, tenant: Tenant) -> QuerySet[BomLine]:
+    return BomLine.objects.for_tenant(tenant).order_by("product_id", "id")

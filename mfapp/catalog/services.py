@@ -7,6 +7,7 @@ from django.db.models import F
 from mfapp.audit.services import audit_record
 from mfapp.catalog.models import BomLine, Material, Product, RoutingStep
 from mfapp.catalog.selectors import material_get
+from mfapp.core.crud import instance_delete, instance_update, reject_unknown_fields
 from mfapp.core.exceptions import ApplicationError
 from mfapp.core.transitions import ensure_same_tenant, lock
 from mfapp.core.validation import clean_and_save
@@ -35,17 +36,11 @@ MATERIAL_FIELDS = {
 }
 
 
-def _only(fields: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
-    unknown = sorted(set(fields) - allowed)
-    if unknown:
-        raise ApplicationError(f"Unknown field(s): {', '.join(unknown)}.")
-    return fields
-
-
 @transaction.atomic
 def material_create(*, actor: Actor, **fields: Any) -> Material:
     require_permission(actor, "catalog.manage")
-    material = clean_and_save(Material(tenant=actor.tenant, **_only(fields, MATERIAL_FIELDS)))
+    reject_unknown_fields(fields, MATERIAL_FIELDS)
+    material = clean_and_save(Material(tenant=actor.tenant, **fields))
     audit_record(
         actor=actor, verb="material.created", target=material, after={"code": material.code}
     )
@@ -82,27 +77,40 @@ def material_adjust_stock(
 @transaction.atomic
 def product_create(*, actor: Actor, **fields: Any) -> Product:
     require_permission(actor, "catalog.manage")
-    product = clean_and_save(Product(tenant=actor.tenant, **_only(fields, PRODUCT_FIELDS)))
+    reject_unknown_fields(fields, PRODUCT_FIELDS)
+    product = clean_and_save(Product(tenant=actor.tenant, **fields))
     audit_record(actor=actor, verb="product.created", target=product, after={"sku": product.sku})
     return product
 
 
-@transaction.atomic
 def product_update(*, actor: Actor, product: Product, **fields: Any) -> Product:
-    require_permission(actor, "catalog.manage")
-    product = lock(actor, product)
-    before = {name: str(getattr(product, name)) for name in _only(fields, PRODUCT_FIELDS)}
-    for name, value in fields.items():
-        setattr(product, name, value)
-    clean_and_save(product)
-    audit_record(
+    return instance_update(
         actor=actor,
-        verb="product.updated",
-        target=product,
-        before=before,
-        after={name: str(value) for name, value in fields.items()},
+        instance=product,
+        fields=fields,
+        allowed=PRODUCT_FIELDS,
+        permission="catalog.manage",
     )
-    return product
+
+
+def product_delete(*, actor: Actor, product: Product) -> None:
+    """Only a product nobody ordered or made; otherwise discontinue it (is_active=False)."""
+    instance_delete(actor=actor, instance=product, permission="catalog.manage")
+
+
+def material_update(*, actor: Actor, material: Material, **fields: Any) -> Material:
+    """Stock changes go through material_adjust_stock, so they keep their reason."""
+    return instance_update(
+        actor=actor,
+        instance=material,
+        fields=fields,
+        allowed=MATERIAL_FIELDS - {"stock_on_hand"},
+        permission="catalog.manage",
+    )
+
+
+def material_delete(*, actor: Actor, material: Material) -> None:
+    instance_delete(actor=actor, instance=material, permission="catalog.manage")
 
 
 @transaction.atomic
@@ -173,3 +181,45 @@ def routing_step_create(
         after={"product": product.pk, "sequence": sequence, "capability": capability},
     )
     return step
+
+
+def bom_line_update(*, actor: Actor, bom_line: BomLine, **fields: Any) -> BomLine:
+    return instance_update(
+        actor=actor,
+        instance=bom_line,
+        fields=fields,
+        allowed={"quantity_per_unit", "scrap_allowance_percent"},
+        permission="catalog.manage",
+    )
+
+
+def bom_line_delete(*, actor: Actor, bom_line: BomLine) -> None:
+    instance_delete(actor=actor, instance=bom_line, permission="catalog.manage")
+
+
+def routing_step_update(
+    *, actor: Actor, routing_step: RoutingStep, material_id: int | None = ..., **fields: Any
+) -> RoutingStep:
+    """Changes the recipe of future batches; planned batches keep their copied operations."""
+    if material_id is not ...:
+        fields["material"] = (
+            material_get(tenant=actor.tenant, material_id=material_id) if material_id else None
+        )
+    return instance_update(
+        actor=actor,
+        instance=routing_step,
+        fields=fields,
+        allowed={
+            "sequence",
+            "name",
+            "capability",
+            "setup_minutes",
+            "run_minutes_per_unit",
+            "material",
+        },
+        permission="catalog.manage",
+    )
+
+
+def routing_step_delete(*, actor: Actor, routing_step: RoutingStep) -> None:
+    instance_delete(actor=actor, instance=routing_step, permission="catalog.manage")

@@ -521,7 +521,7 @@ def _seed_machine_states(actor: Actor, sites: list[Site]) -> None:
             actor=actor,
             machine=idle[-2],
             status=Machine.Status.DOWN,
-            reason="Nozzle clogged, waiting for spare part",
+            reason="Fault reported by the operator; waiting for a spare part",
         )
     for offset, machine in enumerate(machines[:3]):
         start = (now + timedelta(days=3 + offset)).replace(

@@ -53,6 +53,11 @@ class TenantScopedQuerySet(models.QuerySet):
         clone._tenant_scoped = True
         return clone
 
+    def none(self) -> Self:
+        clone = super().none()
+        clone._tenant_scoped = True  # returns no rows of any tenant
+        return clone
+
     def _is_scoped(self) -> bool:
         # Related managers (order.lines, product.routing_steps ...) carry their parent object
         # as the "instance" hint: the parent was itself loaded through a scoped query.

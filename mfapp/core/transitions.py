@@ -55,13 +55,14 @@ def change_status(
         verb=verb,
         target=instance,
         before={"status": current},
-        after={"status": to, **{k: _jsonable(v) for k, v in changes.items()}},
+        after={"status": to, **{k: jsonable(v) for k, v in changes.items()}},
         message=message,
     )
     return instance
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """A field value as JSON for the audit trail (related rows by id, the rest as text)."""
     if isinstance(value, models.Model):
         return value.pk
     if value is None or isinstance(value, bool | int | float | str):

@@ -5,6 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from mfapp.audit.services import audit_record
+from mfapp.core.crud import instance_delete, instance_update, reject_unknown_fields
 from mfapp.core.exceptions import ApplicationError, Conflict
 from mfapp.core.transitions import change_status, lock
 from mfapp.core.validation import clean_and_save
@@ -40,9 +41,7 @@ MANUAL_STATUSES = {S.AVAILABLE, S.MAINTENANCE, S.DOWN}
 @transaction.atomic
 def machine_create(*, actor: Actor, site_id: int, **fields: Any) -> Machine:
     require_permission(actor, "machines.manage")
-    unknown = sorted(set(fields) - MACHINE_FIELDS)
-    if unknown:
-        raise ApplicationError(f"Unknown field(s): {', '.join(unknown)}.")
+    reject_unknown_fields(fields, MACHINE_FIELDS)
     site = site_get(tenant=actor.tenant, site_id=site_id)
     machine = clean_and_save(Machine(tenant=actor.tenant, site=site, **fields))
     audit_record(
@@ -136,3 +135,22 @@ def maintenance_window_create(
         after={"machine": machine.pk, "starts_at": str(starts_at), "ends_at": str(ends_at)},
     )
     return window
+
+
+def machine_update(*, actor: Actor, machine: Machine, **fields: Any) -> Machine:
+    """Specs only; status changes go through machine_change_status, site moves are refused."""
+    return instance_update(
+        actor=actor,
+        instance=machine,
+        fields=fields,
+        allowed=MACHINE_FIELDS,
+        permission="machines.manage",
+    )
+
+
+def machine_delete(*, actor: Actor, machine: Machine) -> None:
+    instance_delete(actor=actor, instance=machine, permission="machines.manage")
+
+
+def maintenance_window_delete(*, actor: Actor, window: MaintenanceWindow) -> None:
+    instance_delete(actor=actor, instance=window, permission="machines.manage")

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from mfapp.audit.services import audit_record
 from mfapp.catalog.selectors import product_get
+from mfapp.core.crud import instance_delete, instance_update, reject_unknown_fields
 from mfapp.core.exceptions import ApplicationError, Conflict
 from mfapp.core.numbering import next_code
 from mfapp.core.transitions import change_status, ensure_same_tenant, lock
@@ -41,9 +42,7 @@ class OrderLineInput(TypedDict, total=False):
 @transaction.atomic
 def customer_create(*, actor: Actor, **fields: Any) -> Customer:
     require_permission(actor, "orders.manage")
-    unknown = sorted(set(fields) - CUSTOMER_FIELDS)
-    if unknown:
-        raise ApplicationError(f"Unknown field(s): {', '.join(unknown)}.")
+    reject_unknown_fields(fields, CUSTOMER_FIELDS)
     customer = clean_and_save(Customer(tenant=actor.tenant, **fields))
     audit_record(
         actor=actor, verb="customer.created", target=customer, after={"name": customer.name}
@@ -230,3 +229,38 @@ def order_cancel(*, actor: Actor, order: Order, reason: str = "") -> Order:
     for batch in open_batches:
         batch_cancel(actor=actor, batch=batch, reason=f"Order {order} cancelled. {reason}".strip())
     return order
+
+
+def customer_update(*, actor: Actor, customer: Customer, **fields: Any) -> Customer:
+    return instance_update(
+        actor=actor,
+        instance=customer,
+        fields=fields,
+        allowed=CUSTOMER_FIELDS,
+        permission="orders.manage",
+    )
+
+
+def customer_delete(*, actor: Actor, customer: Customer) -> None:
+    instance_delete(actor=actor, instance=customer, permission="orders.manage")
+
+
+def order_update(*, actor: Actor, order: Order, **fields: Any) -> Order:
+    """Due date, priority and notes change while the order is open; the rest only in draft."""
+    ensure_same_tenant(actor, order)
+    allowed = {"due_date", "priority", "notes"}
+    if order.status == S.DRAFT:
+        allowed |= {"number", "external_ref"}
+    elif not order.is_open:
+        raise Conflict(f"Order {order} is {order.get_status_display().lower()}; it cannot change.")
+    return instance_update(
+        actor=actor, instance=order, fields=fields, allowed=allowed, permission="orders.manage"
+    )
+
+
+def order_delete(*, actor: Actor, order: Order) -> None:
+    """Drafts only: anything confirmed has batches and history; cancel it instead."""
+    ensure_same_tenant(actor, order)
+    if order.status != S.DRAFT:
+        raise Conflict(f"Order {order} is {order.get_status_display().lower()}; cancel it instead.")
+    instance_delete(actor=actor, instance=order, permission="orders.manage")

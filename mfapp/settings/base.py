@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "mfapp.machines",
     "mfapp.orders",
     "mfapp.production",
+    "mfapp.scheduling",
 ]
 
 MIDDLEWARE = [
@@ -125,15 +126,43 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "mfapp.core.openapi.TenantAutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "mfapp.core.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "mfapp.core.pagination.Pagination",
+    "EXCEPTION_HANDLER": "mfapp.core.api.api_exception_handler",
+    "COERCE_DECIMAL_TO_STRING": True,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "mfapp API",
-    "DESCRIPTION": "Integrations API of mfapp, the microfactory platform.",
+    "DESCRIPTION": (
+        "The integrations API of mfapp, the microfactory platform. Authenticate with a tenant's "
+        "API key: `Authorization: Bearer mfk_…`. Every error answers "
+        '`{"message": "...", "extra": {...}}`.'
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "mfapp.core.openapi.add_error_responses",
+    ],
 }
+
+# Outgoing webhooks: production refuses private, loopback and link-local targets (SSRF).
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("MFAPP_WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
+WEBHOOK_TIMEOUT_SECONDS = 10
+IDEMPOTENCY_KEY_TTL_HOURS = 48
 
 LOGGING = {
     "version": 1,

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from mfapp.audit.services import audit_record
+from mfapp.core.crud import instance_delete, instance_update, reject_unknown_fields
 from mfapp.core.exceptions import ApplicationError, Conflict
 from mfapp.core.validation import clean_and_save
 from mfapp.tenancy.actors import Actor
@@ -70,13 +71,25 @@ def tenant_create(
 @transaction.atomic
 def site_create(*, actor: Actor, name: str, country: str, **fields: Any) -> Site:
     require_permission(actor, "sites.manage")
-    unknown = sorted(set(fields) - SITE_FIELDS)
-    if unknown:
-        raise ApplicationError(f"Unknown field(s): {', '.join(unknown)}.")
+    reject_unknown_fields(fields, SITE_FIELDS)
     fields.setdefault("timezone", actor.tenant.timezone)
     site = clean_and_save(Site(tenant=actor.tenant, name=name, country=country, **fields))
     audit_record(actor=actor, verb="site.created", target=site, after={"name": site.name})
     return site
+
+
+def site_update(*, actor: Actor, site: Site, **fields: Any) -> Site:
+    return instance_update(
+        actor=actor,
+        instance=site,
+        fields=fields,
+        allowed=SITE_FIELDS | {"name", "country"},
+        permission="sites.manage",
+    )
+
+
+def site_delete(*, actor: Actor, site: Site) -> None:
+    instance_delete(actor=actor, instance=site, permission="sites.manage")
 
 
 def _user_get_or_create(*, email: str, password: str | None) -> AbstractBaseUser:

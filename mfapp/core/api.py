@@ -1,0 +1,160 @@
+"""API plumbing shared by every app: API-key authentication, the tenant and actor of a
+request, role checks for read-only keys, and one error shape for every 4xx."""
+
+from typing import Any
+
+import django_filters
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db.models import ProtectedError
+from django.http import Http404
+from rest_framework import exceptions, serializers, status, viewsets
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView, exception_handler
+
+from mfapp.core.authentication import ApiKeyAuthentication
+from mfapp.core.exceptions import ApplicationError, Conflict, NotFound, PermissionDenied
+from mfapp.tenancy.actors import Actor
+from mfapp.tenancy.models import ApiKey
+from mfapp.tenancy.selectors import actor_for_member
+
+READ_ONLY_KEY_ROLE = "integration_read"
+READ_WRITE_KEY_ROLE = "integration"
+
+
+def request_actor(request: Request) -> Actor:
+    """The actor behind an API request: the key's integration, or the logged-in member acting
+    in their active tenant. No tenant: the same 404 as a missing object would give."""
+    if isinstance(request.auth, ApiKey):
+        role = READ_ONLY_KEY_ROLE if request.auth.read_only else READ_WRITE_KEY_ROLE
+        return Actor(tenant=request.auth.tenant, role=role, api_key=request.auth)
+    tenant = getattr(request._request, "tenant", None)
+    if tenant is None:
+        raise PermissionDenied("Your login is not a member of any business.")
+    return actor_for_member(tenant=tenant, user=request.user)
+
+
+class ReadOnlyKeyPermission(BasePermission):
+    message = "This API key is read-only."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if request.method in SAFE_METHODS:
+            return True
+        return not (isinstance(request.auth, ApiKey) and request.auth.read_only)
+
+
+class TenantApiMixin:
+    """Every tenant API view: authenticated, `self.actor` and `self.tenant` resolved once."""
+
+    authentication_classes = (ApiKeyAuthentication, SessionAuthentication)
+    permission_classes = (IsAuthenticated, ReadOnlyKeyPermission)
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        self.actor = request_actor(request)
+        self.tenant = self.actor.tenant
+
+
+def error_body(message: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"message": message, "extra": extra or {}}
+
+
+_STATUS_BY_ERROR = (
+    (NotFound, status.HTTP_404_NOT_FOUND),
+    (PermissionDenied, status.HTTP_403_FORBIDDEN),
+    (Conflict, status.HTTP_409_CONFLICT),
+    (ApplicationError, status.HTTP_400_BAD_REQUEST),
+)
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Every error as {"message", "extra"}; field errors under extra.fields."""
+    for error_class, code in _STATUS_BY_ERROR:
+        if isinstance(exc, error_class):
+            return Response(error_body(exc.message, exc.extra), status=code)
+    if isinstance(exc, ProtectedError):
+        return Response(
+            error_body("Other records still use this one; remove or reassign them first."),
+            status=status.HTTP_409_CONFLICT,
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound("Not found.")
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        response.data = error_body("Some fields are invalid.", {"fields": fields})
+    else:
+        detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+        response.data = error_body(str(detail))
+    return response
+
+
+class TenantViewSet(TenantApiMixin, viewsets.GenericViewSet):
+    """Lists come from the tenant's list selector (`get_queryset`), objects from its get
+    selector (`get_object`, a 404 for another tenant's id), writes from services. Subclasses
+    write `create` / `partial_update` / `destroy` and the actions as service calls."""
+
+    output_serializer: type[serializers.Serializer]
+    input_serializer: type[serializers.Serializer] | None = None
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    lookup_value_converter = "int"
+
+    def get_serializer_class(self) -> type[serializers.Serializer]:
+        if self.action in ("create", "partial_update") and self.input_serializer is not None:
+            return self.input_serializer
+        return self.output_serializer
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no request, no tenant
+            return self.output_serializer.Meta.model.objects.none()
+        return self.tenant_queryset()
+
+    def validated(
+        self, serializer_class: type[serializers.Serializer] | None = None, *, partial: bool = False
+    ) -> dict[str, Any]:
+        serializer_class = serializer_class or self.input_serializer
+        assert serializer_class is not None
+        serializer = serializer_class(data=self.request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    def respond(self, instance: Any, code: int = status.HTTP_200_OK) -> Response:
+        return Response(self.output_serializer(instance).data, status=code)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(self.output_serializer(page, many=True).data)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self.respond(self.get_object())
+
+
+class TenantFilterSet(django_filters.FilterSet):
+    """Every list: `updated_since` for incremental sync. Related ids filter as plain numbers
+    (a model-choice filter would query another table without the tenant)."""
+
+    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+
+
+def output_serializer_for(model_class: type, exclude: tuple[str, ...] = ()) -> type:
+    """A read-only ModelSerializer of every field but the tenant (related rows by id)."""
+    meta = type("Meta", (), {"model": model_class, "exclude": ("tenant", *exclude)})
+    name = f"{model_class.__name__}Serializer"
+    return type(name, (serializers.ModelSerializer,), {"Meta": meta})
+
+
+def input_serializer_for(model_class: type, fields: tuple[str, ...], **declared: Any) -> type:
+    """A ModelSerializer for writes: types, ranges and lengths checked here, business rules in
+    the service. No DRF unique validators: they would query without the tenant."""
+    meta = type(
+        "Meta", (), {"model": model_class, "fields": (*fields, *declared), "validators": []}
+    )
+    name = f"{model_class.__name__}InputSerializer"
+    return type(name, (serializers.ModelSerializer,), {"Meta": meta, **declared})

@@ -1,0 +1,95 @@
+"""Documents the error answers every operation can give, in the one shape they all share."""
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+
+from mfapp.core.authentication import ApiKeyAuthentication
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": "Every 4xx answer. Field errors, when any, are under extra.fields.",
+    "properties": {
+        "message": {"type": "string", "description": "What went wrong, for a person."},
+        "extra": {
+            "type": "object",
+            "additionalProperties": True,
+            "properties": {
+                "fields": {
+                    "type": "object",
+                    "additionalProperties": True,
+                    "description": "Per field, the list of problems with it.",
+                }
+            },
+        },
+    },
+    "required": ["message", "extra"],
+}
+_DESCRIPTIONS = {
+    "400": "Invalid input: malformed JSON, wrong types or values (see extra.fields).",
+    "401": "No or invalid credentials.",
+    "403": "The role or API key may not do this (read-only key, viewer ...).",
+    "404": "No such object in your tenant (another tenant's object looks the same).",
+    "405": "Method not allowed.",
+    "409": "Not allowed in the object's current state, or still in use.",
+    "415": "Send application/json.",
+}
+
+
+def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            codes = ["400", "401", "403", "405"]
+            if "{" in path:
+                codes.append("404")
+            if method in ("post", "put", "patch", "delete"):
+                codes.append("409")
+            if method in ("post", "put", "patch"):
+                codes.append("415")
+            responses = operation.setdefault("responses", {})
+            for code in codes:
+                responses.setdefault(code, {"description": _DESCRIPTIONS[code], "content": ref})
+    return result
+
+
+class TenantAutoSchema(AutoSchema):
+    """Our viewsets name their serializers explicitly: `input_serializer` for create and
+    partial update, `action_serializers[action]` for POST actions, and `output_serializer` for
+    every answer (none for a delete)."""
+
+    def _view_action(self) -> str | None:
+        return getattr(self.view, "action", None)
+
+    def get_request_serializer(self) -> Any:
+        action = self._view_action()
+        if action in ("create", "partial_update") and getattr(self.view, "input_serializer", None):
+            return self.view.input_serializer
+        serializers_by_action = getattr(self.view, "action_serializers", {})
+        if action in serializers_by_action:
+            return serializers_by_action[action]
+        if self.method in ("POST", "PUT", "PATCH") and hasattr(self.view, "output_serializer"):
+            return None  # an action without a body
+        return super().get_request_serializer()
+
+    def get_response_serializers(self) -> Any:
+        if self._view_action() == "destroy":
+            return None
+        if hasattr(self.view, "output_serializer"):
+            return self.view.output_serializer
+        return super().get_response_serializers()
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = ApiKeyAuthentication
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A tenant's API key: `Authorization: Bearer mfk_…`.",
+        }
