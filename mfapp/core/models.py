@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import sql
 
 from mfapp.core.exceptions import TenantScopeError
 
@@ -35,10 +36,38 @@ class BaseModel(models.Model):
         abstract = True
 
 
+def _unscoped_error(model: type[models.Model]) -> TenantScopeError:
+    return TenantScopeError(
+        f"Unscoped query on {model._meta.label}: use .for_tenant(tenant), "
+        "or .all_tenants() for platform jobs."
+    )
+
+
+class TenantScopedQuery(sql.Query):
+    """The scope travels with the SQL query itself, so it survives every clone and reaches the
+    places a queryset's own methods never see: Subquery(), Exists(), `id__in=` and `|`."""
+
+    tenant_scoped = False
+
+    def require_scope(self) -> None:
+        if not self.tenant_scoped:
+            raise _unscoped_error(self.model)
+
+    def resolve_expression(self, *args: Any, **kwargs: Any) -> Any:
+        self.require_scope()  # used inside another query
+        return super().resolve_expression(*args, **kwargs)
+
+    def combine(self, rhs: sql.Query, connector: str) -> None:
+        if isinstance(rhs, TenantScopedQuery):
+            rhs.require_scope()
+        super().combine(rhs, connector)
+
+
 class TenantScopedQuerySet(models.QuerySet):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._tenant_scoped = False
+    def __init__(
+        self, model: Any = None, query: Any = None, using: Any = None, hints: Any = None
+    ) -> None:
+        super().__init__(model, query or TenantScopedQuery(model), using, hints)
 
     # --- scoping -------------------------------------------------------------------------
     def for_tenant(self, tenant: "Tenant | int") -> Self:
@@ -49,40 +78,39 @@ class TenantScopedQuerySet(models.QuerySet):
 
     def all_tenants(self) -> Self:
         """Cross-tenant access: the admin and platform jobs only. Grep for it in reviews."""
-        clone = self._chain()
-        clone._tenant_scoped = True
-        return clone
+        return self._scoped(self._chain())
 
     def none(self) -> Self:
-        clone = super().none()
-        clone._tenant_scoped = True  # returns no rows of any tenant
-        return clone
+        return self._scoped(super().none())  # returns no rows of any tenant
 
-    def _is_scoped(self) -> bool:
-        # Related managers (order.lines, product.routing_steps ...) carry their parent object
-        # as the "instance" hint: the parent was itself loaded through a scoped query.
-        return self._tenant_scoped or "instance" in self._hints
+    @staticmethod
+    def _scoped(queryset: "TenantScopedQuerySet") -> Any:
+        queryset.query.tenant_scoped = True
+        return queryset
+
+    def _add_hints(self, **hints: Any) -> None:
+        # Related managers (order.lines, product.routing_steps ...) and prefetches carry their
+        # parent object as the "instance" hint: the parent itself came from a scoped query.
+        super()._add_hints(**hints)
+        if "instance" in hints:
+            self.query.tenant_scoped = True
 
     def _require_scope(self) -> None:
-        if not self._is_scoped():
-            raise TenantScopeError(
-                f"Unscoped query on {self.model._meta.label}: use .for_tenant(tenant), "
-                "or .all_tenants() for platform jobs."
-            )
-
-    # --- keep the flag through chaining -----------------------------------------------
-    def _clone(self) -> Self:
-        clone = super()._clone()
-        clone._tenant_scoped = self._tenant_scoped
-        return clone
+        self.query.require_scope()
 
     def _filter_or_exclude(self, negate: bool, args: Any, kwargs: Any) -> Self:
         clone = super()._filter_or_exclude(negate, args, kwargs)
         if not negate and any(
             key in _TENANT_LOOKUPS and _is_tenant_value(value) for key, value in kwargs.items()
         ):
-            clone._tenant_scoped = True
+            clone.query.tenant_scoped = True
         return clone
+
+    def _combinator_query(self, combinator: str, *other_qs: Any, all: bool = False) -> Self:
+        for queryset in (self, *other_qs):
+            if isinstance(queryset.query, TenantScopedQuery):
+                queryset.query.require_scope()
+        return super()._combinator_query(combinator, *other_qs, all=all)
 
     # --- every way a queryset reaches the database ---------------------------------------
     def _fetch_all(self) -> None:
@@ -119,11 +147,6 @@ class TenantScopedQuerySet(models.QuerySet):
     def explain(self, *args: Any, **kwargs: Any) -> str:
         self._require_scope()
         return super().explain(*args, **kwargs)
-
-    def resolve_expression(self, *args: Any, **kwargs: Any) -> Any:
-        # Used as a subquery (`id__in=...`, Exists(...)): the inner query must be scoped too.
-        self._require_scope()
-        return super().resolve_expression(*args, **kwargs)
 
 
 class TenantScopedManager(models.Manager.from_queryset(TenantScopedQuerySet)):  # type: ignore[misc]

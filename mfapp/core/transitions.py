@@ -4,6 +4,7 @@ from collections.abc import Collection
 from typing import Any, TypeVar
 
 from django.db import models
+from django.utils.text import capfirst
 
 from mfapp.audit.services import audit_record
 from mfapp.core.exceptions import Conflict, NotFound
@@ -15,7 +16,7 @@ M = TypeVar("M", bound=models.Model)
 def ensure_same_tenant(actor: Actor, instance: models.Model) -> None:
     """An object of another tenant is treated exactly like a missing one."""
     if instance.tenant_id != actor.tenant.pk:  # type: ignore[attr-defined]
-        raise NotFound(f"{instance._meta.verbose_name.capitalize()} not found.")
+        raise NotFound(f"{capfirst(instance._meta.verbose_name)} not found.")
 
 
 def lock(actor: Actor, instance: M) -> M:
@@ -38,13 +39,7 @@ def change_status(
     """Move `instance` (already locked) to status `to`, or raise Conflict with a clear reason."""
     current = instance.status  # type: ignore[attr-defined]
     if current not in allowed_from:
-        label = instance._meta.verbose_name
-        wanted = dict(instance._meta.get_field("status").choices)[to]
-        now = instance.get_status_display()  # type: ignore[attr-defined]
-        raise Conflict(
-            f"Cannot move {label} {instance} to {wanted.lower()}: it is {now.lower()}.",
-            {"status": current, "allowed_from": sorted(allowed_from)},
-        )
+        raise transition_conflict(instance, to, allowed_from)
     changes = changes or {}
     instance.status = to  # type: ignore[attr-defined]
     for field, value in changes.items():
@@ -59,6 +54,16 @@ def change_status(
         message=message,
     )
     return instance
+
+
+def transition_conflict(instance: models.Model, to: str, allowed_from: Collection[str]) -> Conflict:
+    label = instance._meta.verbose_name
+    wanted = dict(instance._meta.get_field("status").choices)[to]
+    now = instance.get_status_display()  # type: ignore[attr-defined]
+    return Conflict(
+        f"Cannot move {label} {instance} to {wanted.lower()}: it is {now.lower()}.",
+        {"status": instance.status, "allowed_from": sorted(allowed_from)},  # type: ignore[attr-defined]
+    )
 
 
 def jsonable(value: Any) -> Any:

@@ -112,6 +112,7 @@ class BatchOperation(TenantScopedModel):
 
     class Meta:
         ordering = ["batch_id", "sequence"]
+        verbose_name = "operation"
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "batch", "sequence"], name="operation_unique_sequence"

@@ -3,6 +3,7 @@
 from datetime import datetime
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -12,8 +13,8 @@ from mfapp.catalog.models import Material, Product
 from mfapp.catalog.selectors import material_get, product_get
 from mfapp.core.exceptions import ApplicationError, Conflict
 from mfapp.core.numbering import next_code
-from mfapp.core.transitions import change_status, ensure_same_tenant, lock
-from mfapp.core.validation import clean_and_save
+from mfapp.core.transitions import change_status, ensure_same_tenant, lock, transition_conflict
+from mfapp.core.validation import application_error_from, clean_and_save
 from mfapp.machines.models import Machine
 from mfapp.machines.selectors import machine_get
 from mfapp.machines.services import machine_set_running
@@ -362,8 +363,10 @@ def operations_pause_on_machine(*, actor: Actor, machine: Machine, reason: str) 
 def operation_resume(*, actor: Actor, operation: BatchOperation) -> BatchOperation:
     require_permission(actor, "operations.run")
     operation = lock(actor, operation)
+    if operation.status != O.PAUSED:  # only paused operations have a machine to lock
+        raise transition_conflict(operation, O.RUNNING, {O.PAUSED})
     machine = lock(actor, operation.machine)
-    if operation.status == O.PAUSED and machine.status != Machine.Status.AVAILABLE:
+    if machine.status != Machine.Status.AVAILABLE:
         raise Conflict(f"Machine {machine} is {machine.get_status_display().lower()}.")
     operation = change_status(
         actor=actor,
@@ -492,23 +495,26 @@ def material_consumption_record(
             "while it is in progress or in quality check."
         )
     material = lock(actor, material_get(tenant=actor.tenant, material_id=material_id))
-    consumption = clean_and_save(
-        MaterialConsumption(
-            tenant=actor.tenant,
-            batch=batch,
-            material=material,
-            quantity=quantity,
-            material_lot=material_lot,
-            recorded_by=actor.user,
-            recorded_at=timezone.now(),
-        )
+    consumption = MaterialConsumption(
+        tenant=actor.tenant,
+        batch=batch,
+        material=material,
+        quantity=quantity,
+        material_lot=material_lot,
+        recorded_by=actor.user,
+        recorded_at=timezone.now(),
     )
+    try:
+        consumption.full_clean()
+    except ValidationError as exc:
+        raise application_error_from(exc, MaterialConsumption) from None
     if material.stock_on_hand < consumption.quantity:
         raise ApplicationError(
             f"Only {material.stock_on_hand} {material.unit} of {material.name} in stock; "
             "record the receipt of the material first.",
             {"fields": {"quantity": [f"At most {material.stock_on_hand}."]}},
         )
+    consumption.save()
     Material.objects.for_tenant(actor.tenant).filter(pk=material.pk).update(
         stock_on_hand=F("stock_on_hand") - consumption.quantity
     )

@@ -68,9 +68,7 @@ class Site(TenantScopedModel):
 class MembershipQuerySet(TenantScopedQuerySet):
     def for_user(self, user: "settings.AUTH_USER_MODEL") -> "MembershipQuerySet":
         """A person's own memberships across tenants (the tenant switcher) is a valid scope."""
-        clone = self.filter(user=user)
-        clone._tenant_scoped = True
-        return clone
+        return self._scoped(self.filter(user=user))
 
 
 class Membership(TenantScopedModel):

@@ -14,6 +14,7 @@ from django.utils import timezone
 from mfapp.audit.services import audit_record
 from mfapp.core.crud import instance_delete, instance_update, reject_unknown_fields
 from mfapp.core.exceptions import ApplicationError, Conflict
+from mfapp.core.transitions import lock
 from mfapp.core.validation import clean_and_save
 from mfapp.tenancy.actors import Actor
 from mfapp.tenancy.models import ApiKey, Membership, Site, Tenant
@@ -144,6 +145,7 @@ def api_key_create(*, actor: Actor, name: str, read_only: bool = False) -> tuple
 @transaction.atomic
 def api_key_revoke(*, actor: Actor, api_key: ApiKey) -> ApiKey:
     require_permission(actor, "api_keys.manage")
+    api_key = lock(actor, api_key)
     if api_key.revoked_at is not None:
         raise Conflict("This API key is revoked already.")
     api_key.revoked_at = timezone.now()

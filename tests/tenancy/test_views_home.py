@@ -39,7 +39,7 @@ def test_home_shows_only_the_active_tenants_data(client, tenant, other_tenant):
     assert "Clogged" in html
     assert "Bambu Z" not in html
     assert "Lyon" not in html
-    assert dict((v, n) for v, _, n in response.context["orders_by_status"])["draft"] == 1
+    assert {v: n for v, _, n in response.context["orders_by_status"]}["draft"] == 1
 
 
 def test_a_login_without_membership_sees_what_to_do(client):
