@@ -4,6 +4,7 @@
 from rest_framework.routers import SimpleRouter
 
 from mfapp.catalog.api_urls import routes as catalog_routes
+from mfapp.integrations.api_urls import routes as integrations_routes
 from mfapp.machines.api_urls import routes as machines_routes
 from mfapp.orders.api_urls import routes as orders_routes
 from mfapp.production.api_urls import routes as production_routes
@@ -16,6 +17,7 @@ for prefix, viewset, basename in (
     *machines_routes,
     *orders_routes,
     *production_routes,
+    *integrations_routes,
 ):
     router.register(prefix, viewset, basename=basename)
 

@@ -18,6 +18,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # live_server + Play
 
 REQUIRE_SERVICES = os.environ.get("MFAPP_REQUIRE_SERVICES") == "1"
 CHROMIUM = "/usr/bin/chromium"
+QUEUES = ["default", "scheduling", "reports", "webhooks"]
 REDIS_URL = settings.CELERY_BROKER_URL or os.environ.get(
     "MFAPP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"
 )
@@ -89,19 +90,47 @@ def celery_worker(transactional_db, settings):
     """A real worker on the real broker: a subprocess on PostgreSQL, a thread on SQLite."""
     from mfapp.celery import app
 
-    previous = {key: app.conf[key] for key in ("broker_url", "result_backend", "task_always_eager")}
-    app.conf.update(broker_url=REDIS_URL, result_backend=REDIS_URL, task_always_eager=False)
-    try:
+    with _celery_conf(app, broker_url=REDIS_URL, result_backend=REDIS_URL, task_always_eager=False):
         if connection.vendor == "postgresql":
             with _worker_process(app):
                 yield app
         else:
             from celery.contrib.testing.worker import start_worker
 
-            with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+            with start_worker(
+                app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=QUEUES
+            ):
                 yield app
+
+
+@pytest.fixture
+def eager_tasks():
+    """Tasks run in-process at once, as in the embedded `make run` mode, whatever the broker."""
+    from mfapp.celery import app
+
+    with _celery_conf(app, task_always_eager=True):
+        yield app
+
+
+@contextmanager
+def _celery_conf(app, **values):
+    """Override Celery settings for one test, then fall back to the Django settings again."""
+    app.conf.update(values)
+    _reset_broker_pool(app)
+    try:
+        yield
     finally:
-        app.conf.update(previous)
+        for key in values:
+            app.conf.changes.pop(key, None)
+        _reset_broker_pool(app)
+
+
+def _reset_broker_pool(app):
+    # Pools are cached per app and keyed by broker URL in kombu: drop the app's references so
+    # the next send picks the pool of the broker configured now (never close shared ones).
+    app._pool = None
+    app.amqp._producer_pool = None
+    vars(app._local).pop("backend", None)  # the result backend is cached per thread too
 
 
 @contextmanager
@@ -133,7 +162,7 @@ def _worker_process(app):
             "-c",
             "1",
             "-Q",
-            "default,scheduling,reports,webhooks",
+            ",".join(QUEUES),
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",

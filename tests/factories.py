@@ -25,7 +25,13 @@ from mfapp.audit.models import AuditEvent
 from mfapp.catalog.capabilities import Capability
 from mfapp.catalog.models import BomLine, Material, Product, RoutingStep
 from mfapp.core.models import TenantScopedModel
-from mfapp.machines.models import Machine, MaintenanceWindow
+from mfapp.integrations.models import (
+    IdempotencyRecord,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from mfapp.machines.models import EnergyReading, Machine, MaintenanceWindow
 from mfapp.orders.models import Customer, Order, OrderLine
 from mfapp.production.models import Batch, BatchOperation, MaterialConsumption, QualityCheck
 from mfapp.tenancy.actors import Actor
@@ -310,6 +316,60 @@ class MaterialConsumptionFactory(TenantScopedFactory[MaterialConsumption]):
     quantity = Decimal("1.250")
     material_lot = factory.Sequence(lambda n: f"ML-{n:04}")
     recorded_at = factory.LazyFunction(timezone.now)
+
+
+class EnergyReadingFactory(TenantScopedFactory[EnergyReading]):
+    class Meta:
+        model = EnergyReading
+
+    tenant = factory.SubFactory(TenantFactory)
+    machine = factory.SubFactory(MachineFactory, tenant=factory.SelfAttribute("..tenant"))
+    kind = EnergyReading.Kind.INTERVAL
+    recorded_at = factory.Sequence(lambda n: timezone.now() - timedelta(hours=n + 1))
+    interval_start = factory.LazyAttribute(lambda o: o.recorded_at - timedelta(hours=1))
+    kwh = Decimal("1.2500")
+
+
+class WebhookEndpointFactory(TenantScopedFactory[WebhookEndpoint]):
+    class Meta:
+        model = WebhookEndpoint
+
+    tenant = factory.SubFactory(TenantFactory)
+    url = factory.Sequence(lambda n: f"http://127.0.0.1:9/hooks/{n}")
+    secret = factory.LazyFunction(lambda: f"whsec_{secrets.token_urlsafe(16)}")
+    event_types = factory.LazyFunction(lambda: ["order.created"])
+
+
+class WebhookDeliveryFactory(TenantScopedFactory[WebhookDelivery]):
+    class Meta:
+        model = WebhookDelivery
+
+    tenant = factory.SubFactory(TenantFactory)
+    endpoint = factory.SubFactory(WebhookEndpointFactory, tenant=factory.SelfAttribute("..tenant"))
+    event_type = "order.created"
+    payload = factory.LazyFunction(lambda: {"type": "order.created", "data": {}})
+
+
+class WebhookAttemptFactory(TenantScopedFactory[WebhookAttempt]):
+    class Meta:
+        model = WebhookAttempt
+
+    tenant = factory.SubFactory(TenantFactory)
+    delivery = factory.SubFactory(WebhookDeliveryFactory, tenant=factory.SelfAttribute("..tenant"))
+    number = factory.Sequence(lambda n: n + 1)
+    response_status = 200
+
+
+class IdempotencyRecordFactory(TenantScopedFactory[IdempotencyRecord]):
+    class Meta:
+        model = IdempotencyRecord
+
+    tenant = factory.SubFactory(TenantFactory)
+    key = factory.Sequence(lambda n: f"key-{n}")
+    method = "POST"
+    path = "/api/v1/orders/"
+    request_hash = "0" * 64
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=48))
 
 
 # --- helpers ---------------------------------------------------------------------------------

@@ -360,7 +360,7 @@ def test_entrypoint_skips_migrations_unless_enabled(fake_python, value):
 def test_entrypoint_migrates_then_execs_the_command(fake_python):
     result, calls = fake_python("1")
     assert result.returncode == 0, result.stderr
-    assert calls == "manage.py migrate --noinput\n"
+    assert calls == "manage.py migrate --noinput\nmanage.py setup_periodic_tasks\n"
     assert result.stdout == "command ran\n"
 
 

@@ -34,10 +34,12 @@ from mfapp.catalog.services import (
     routing_step_update,
 )
 from mfapp.core.api import (
+    IdFilter,
     TenantFilterSet,
     TenantViewSet,
     input_serializer_for,
     output_serializer_for,
+    related_id,
 )
 
 
@@ -119,7 +121,7 @@ class ProductViewSet(TenantViewSet):
 
 
 class ProductChildFilter(TenantFilterSet):
-    product = django_filters.NumberFilter(field_name="product_id")
+    product = IdFilter(field_name="product_id")
 
 
 class RoutingStepViewSet(TenantViewSet):
@@ -127,8 +129,8 @@ class RoutingStepViewSet(TenantViewSet):
     input_serializer = input_serializer_for(
         RoutingStep,
         ("sequence", "name", "capability", "setup_minutes", "run_minutes_per_unit"),
-        product_id=serializers.IntegerField(min_value=1),
-        material_id=serializers.IntegerField(min_value=1, required=False, allow_null=True),
+        product_id=related_id(),
+        material_id=related_id(required=False, allow_null=True),
     )
     filterset_class = ProductChildFilter
     ordering_fields = ["sequence", "updated_at"]
@@ -164,8 +166,8 @@ class BomLineViewSet(TenantViewSet):
     input_serializer = input_serializer_for(
         BomLine,
         ("quantity_per_unit", "scrap_allowance_percent"),
-        product_id=serializers.IntegerField(min_value=1),
-        material_id=serializers.IntegerField(min_value=1),
+        product_id=related_id(),
+        material_id=related_id(),
     )
     filterset_class = ProductChildFilter
     ordering_fields = ["id", "updated_at"]

@@ -4,9 +4,11 @@ request, role checks for read-only keys, and one error shape for every 4xx."""
 from typing import Any
 
 import django_filters
+from django import forms
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import ProtectedError
 from django.http import Http404
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
@@ -16,6 +18,15 @@ from rest_framework.views import APIView, exception_handler
 
 from mfapp.core.authentication import ApiKeyAuthentication
 from mfapp.core.exceptions import ApplicationError, Conflict, NotFound, PermissionDenied
+from mfapp.core.fields import MAX_ID
+from mfapp.integrations.models import IdempotencyRecord
+from mfapp.integrations.services import (
+    IdempotencyKeyReused,
+    idempotency_abandon,
+    idempotency_begin,
+    idempotency_finish,
+    request_fingerprint,
+)
 from mfapp.tenancy.actors import Actor
 from mfapp.tenancy.models import ApiKey
 from mfapp.tenancy.selectors import actor_for_member
@@ -46,15 +57,60 @@ class ReadOnlyKeyPermission(BasePermission):
 
 
 class TenantApiMixin:
-    """Every tenant API view: authenticated, `self.actor` and `self.tenant` resolved once."""
+    """Every tenant API view: authenticated, `self.actor` and `self.tenant` resolved once, and
+    POSTs made idempotent by an `Idempotency-Key` header."""
 
     authentication_classes = (ApiKeyAuthentication, SessionAuthentication)
     permission_classes = (IsAuthenticated, ReadOnlyKeyPermission)
+    idempotency_record: IdempotencyRecord | None = None
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
         self.actor = request_actor(request)
         self.tenant = self.actor.tenant
+        key = request.headers.get("Idempotency-Key")
+        if request.method == "POST" and key is not None:
+            self._begin_idempotent_request(request, key)
+
+    def _begin_idempotent_request(self, request: Request, key: str) -> None:
+        record, is_new = idempotency_begin(
+            tenant=self.tenant,
+            key=key,
+            method=request.method,
+            path=request.path,
+            fingerprint=request_fingerprint(
+                method=request.method, path=request.path, body=request.body
+            ),
+        )
+        if is_new:
+            self.idempotency_record = record
+            return
+
+        def replay(*args: Any, **kwargs: Any) -> Response:
+            response = Response(record.response_body, status=record.response_status)
+            response["Idempotent-Replayed"] = "true"
+            return response
+
+        # The handler is looked up after initial(): answer with the first response instead.
+        self.post = replay
+
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kw: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kw)  # type: ignore[misc]
+        if self.idempotency_record is not None:
+            idempotency_finish(
+                record=self.idempotency_record,
+                status=response.status_code,
+                body=getattr(response, "data", None),
+            )
+            self.idempotency_record = None
+        return response
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        finally:
+            if self.idempotency_record is not None:  # an unhandled error: let a retry run again
+                idempotency_abandon(record=self.idempotency_record)
 
 
 def error_body(message: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -62,6 +118,7 @@ def error_body(message: str, extra: dict[str, Any] | None = None) -> dict[str, A
 
 
 _STATUS_BY_ERROR = (
+    (IdempotencyKeyReused, status.HTTP_422_UNPROCESSABLE_ENTITY),
     (NotFound, status.HTTP_404_NOT_FOUND),
     (PermissionDenied, status.HTTP_403_FORBIDDEN),
     (Conflict, status.HTTP_409_CONFLICT),
@@ -110,6 +167,11 @@ class TenantViewSet(TenantApiMixin, viewsets.GenericViewSet):
             return self.input_serializer
         return self.output_serializer
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if int(kwargs.get("pk", 0)) > MAX_ID:
+            raise exceptions.NotFound("Not found.")
+
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no request, no tenant
             return self.output_serializer.Meta.model.objects.none()
@@ -122,6 +184,11 @@ class TenantViewSet(TenantApiMixin, viewsets.GenericViewSet):
         assert serializer_class is not None
         serializer = serializer_class(data=self.request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
+        if isinstance(self.request.data, dict):
+            writable = {name for name, field in serializer.fields.items() if not field.read_only}
+            unknown = sorted(set(self.request.data) - writable)
+            if unknown:  # a silently ignored field is a bug in the caller's integration
+                raise exceptions.ValidationError({name: ["Unknown field."] for name in unknown})
         return dict(serializer.validated_data)
 
     def respond(self, instance: Any, code: int = status.HTTP_200_OK) -> Response:
@@ -134,6 +201,23 @@ class TenantViewSet(TenantApiMixin, viewsets.GenericViewSet):
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.respond(self.get_object())
+
+
+@extend_schema_field({"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_ID})
+class IdFilter(django_filters.NumberFilter):
+    """A related row's id: a whole number in the id range (else a 400, never a 500)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+def related_id(**kwargs: Any) -> serializers.IntegerField:
+    """An input field naming a related row by id; services resolve it within the tenant."""
+    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
 
 
 class TenantFilterSet(django_filters.FilterSet):

@@ -8,7 +8,8 @@ from django.db.models import ProtectedError
 
 from mfapp.audit.services import audit_record
 from mfapp.core.exceptions import ApplicationError, Conflict
-from mfapp.core.transitions import jsonable, lock
+from mfapp.core.serialization import jsonable
+from mfapp.core.transitions import lock
 from mfapp.core.validation import clean_and_save
 from mfapp.tenancy.actors import Actor
 from mfapp.tenancy.permissions import require_permission

@@ -13,6 +13,7 @@ currency_code_validator = RegexValidator(
     r"^[A-Z]{3}$", "Use a three-letter ISO 4217 currency code in capitals, e.g. EUR."
 )
 NON_NEGATIVE = MinValueValidator(Decimal("0"))
+MAX_ID = 2**63 - 1  # the largest BigAutoField; larger numbers overflow the database drivers
 
 
 def money_field(**kwargs: Any) -> models.DecimalField:

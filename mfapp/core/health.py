@@ -30,7 +30,7 @@ def _broker_ok() -> tuple[bool, str]:
     from mfapp.celery import app
 
     try:
-        with app.connection_for_write() as conn:
+        with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
     except Exception as exc:  # any transport error means "not ready"
         return False, type(exc).__name__

@@ -34,6 +34,7 @@ _DESCRIPTIONS = {
     "405": "Method not allowed.",
     "409": "Not allowed in the object's current state, or still in use.",
     "415": "Send application/json.",
+    "422": "The Idempotency-Key was used before for a different request.",
 }
 
 
@@ -50,6 +51,8 @@ def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]
                 codes.append("409")
             if method in ("post", "put", "patch"):
                 codes.append("415")
+            if method == "post":
+                codes.append("422")
             responses = operation.setdefault("responses", {})
             for code in codes:
                 responses.setdefault(code, {"description": _DESCRIPTIONS[code], "content": ref})

@@ -8,6 +8,8 @@ from django.utils.text import capfirst
 
 from mfapp.audit.services import audit_record
 from mfapp.core.exceptions import Conflict, NotFound
+from mfapp.core.serialization import jsonable
+from mfapp.integrations.events import webhook_status_changed
 from mfapp.tenancy.actors import Actor
 
 M = TypeVar("M", bound=models.Model)
@@ -53,6 +55,7 @@ def change_status(
         after={"status": to, **{k: jsonable(v) for k, v in changes.items()}},
         message=message,
     )
+    webhook_status_changed(instance=instance, previous_status=current)
     return instance
 
 
@@ -64,12 +67,3 @@ def transition_conflict(instance: models.Model, to: str, allowed_from: Collectio
         f"Cannot move {label} {instance} to {wanted.lower()}: it is {now.lower()}.",
         {"status": instance.status, "allowed_from": sorted(allowed_from)},  # type: ignore[attr-defined]
     )
-
-
-def jsonable(value: Any) -> Any:
-    """A field value as JSON for the audit trail (related rows by id, the rest as text)."""
-    if isinstance(value, models.Model):
-        return value.pk
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)

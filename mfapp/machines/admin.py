@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from mfapp.core.admin import TenantScopedAdmin, TenantScopedInline
-from mfapp.machines.models import Machine, MaintenanceWindow
+from mfapp.machines.models import EnergyReading, Machine, MaintenanceWindow
 
 
 class MaintenanceWindowInline(TenantScopedInline):
@@ -23,3 +23,13 @@ class MaintenanceWindowAdmin(TenantScopedAdmin):
     list_display = ("machine", "starts_at", "ends_at", "reason", "tenant")
     search_fields = ("machine__name", "reason")
     autocomplete_fields = ("tenant", "machine")
+
+
+@admin.register(EnergyReading)
+class EnergyReadingAdmin(TenantScopedAdmin):
+    list_display = ("machine", "recorded_at", "kind", "kwh", "interval_start", "source", "tenant")
+    list_filter = ("tenant", "kind")
+    list_select_related = ("tenant", "machine")
+    search_fields = ("machine__name", "source")
+    autocomplete_fields = ("tenant", "machine")
+    date_hierarchy = "recorded_at"

@@ -1,1 +1,7 @@
-routes: list = []
+from mfapp.machines import apis
+
+routes = [
+    ("machines", apis.MachineViewSet, "machine"),
+    ("maintenance-windows", apis.MaintenanceWindowViewSet, "maintenance-window"),
+    ("energy-readings", apis.EnergyReadingViewSet, "energy-reading"),
+]

@@ -72,7 +72,9 @@ class Machine(TenantScopedModel):
         ordering = ["site_id", "name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["tenant", "site", "name"], name="machine_unique_name_per_site"
+                fields=["tenant", "site", "name"],
+                name="machine_unique_name_per_site",
+                violation_error_message="A machine with this name exists at this site already.",
             )
         ]
         indexes = [models.Index(fields=["tenant", "status"], name="machine_status_idx")]
@@ -107,3 +109,76 @@ class MaintenanceWindow(TenantScopedModel):
 
     def __str__(self) -> str:
         return f"{self.machine_id}: {self.starts_at:%Y-%m-%d %H:%M} - {self.ends_at:%H:%M}"
+
+
+class EnergyReading(TenantScopedModel):
+    """What a machine's meter reported. A *cumulative* reading is the meter's register (total
+    kWh since it was installed); an *interval* reading is the kWh consumed during
+    [interval_start, recorded_at). Reports turn either into energy per batch operation."""
+
+    class Kind(models.TextChoices):
+        CUMULATIVE = "cumulative", "Cumulative (meter register)"
+        INTERVAL = "interval", "Interval (consumed in the interval)"
+
+    machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="energy_readings")
+    recorded_at = models.DateTimeField(help_text="The meter's timestamp (end of an interval).")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    kwh = models.DecimalField(max_digits=14, decimal_places=4, validators=[NON_NEGATIVE])
+    interval_start = models.DateTimeField(
+        null=True, blank=True, help_text="Interval readings only: when the interval began."
+    )
+    source = models.CharField(max_length=100, blank=True, help_text="The meter's id, for example.")
+
+    class Meta:
+        ordering = ["recorded_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "machine", "kind", "recorded_at"],
+                name="energy_reading_unique_per_time",
+                violation_error_message=(
+                    "This machine has a reading of this kind at this time already."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kwh__gte=0),
+                name="energy_reading_kwh_non_negative",
+                violation_error_message="kWh cannot be negative.",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(kind="cumulative", interval_start__isnull=True)
+                    | models.Q(kind="interval", interval_start__lt=models.F("recorded_at"))
+                ),
+                name="energy_reading_interval_shape",
+                violation_error_message=(
+                    "Interval readings need an interval_start before recorded_at; cumulative "
+                    "readings have none."
+                ),
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["tenant", "machine", "recorded_at"], name="energy_machine_time_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.machine_id}: {self.kwh} kWh ({self.kind}) at {self.recorded_at:%Y-%m-%d %H:%M}"
+        )
+
+    def clean(self) -> None:
+        super().clean()
+        errors: dict[str, str] = {}
+        if self.kind == self.Kind.INTERVAL:
+            if self.interval_start is None:
+                errors["interval_start"] = "Interval readings need interval_start."
+            elif self.recorded_at is not None and self.interval_start >= self.recorded_at:
+                errors["interval_start"] = "The interval must start before recorded_at."
+        elif self.kind == self.Kind.CUMULATIVE and self.interval_start is not None:
+            errors["interval_start"] = (
+                "Cumulative readings have no interval_start; leave it out or post an interval "
+                "reading."
+            )
+        if errors:
+            raise ValidationError(errors)

@@ -1,1 +1,6 @@
-routes: list = []
+from mfapp.orders import apis
+
+routes = [
+    ("customers", apis.CustomerViewSet, "customer"),
+    ("orders", apis.OrderViewSet, "order"),
+]

@@ -18,13 +18,17 @@ def customer_list(*, tenant: Tenant) -> QuerySet[Customer]:
     return Customer.objects.for_tenant(tenant).order_by("name")
 
 
-def order_get(*, tenant: Tenant, order_id: int) -> Order:
+def _lines_prefetch(tenant: Tenant) -> Prefetch:
     lines = OrderLine.objects.for_tenant(tenant).select_related("product").order_by("id")
+    return Prefetch("lines", queryset=lines)
+
+
+def order_get(*, tenant: Tenant, order_id: int) -> Order:
     try:
         return (
             Order.objects.for_tenant(tenant)
             .select_related("customer", "site")
-            .prefetch_related(Prefetch("lines", queryset=lines))
+            .prefetch_related(_lines_prefetch(tenant))
             .get(pk=order_id)
         )
     except (Order.DoesNotExist, ValueError, TypeError):
@@ -37,8 +41,12 @@ def order_list(
     status: str | None = None,
     due_before: date | None = None,
     site_id: int | None = None,
+    with_lines: bool = False,
 ) -> QuerySet[Order]:
+    """`with_lines`: each order's lines (and their products) in one extra query per page."""
     qs = Order.objects.for_tenant(tenant).select_related("customer", "site")
+    if with_lines:
+        qs = qs.prefetch_related(_lines_prefetch(tenant))
     if status:
         qs = qs.filter(status=status)
     if due_before:

@@ -12,6 +12,8 @@ from mfapp.core.exceptions import ApplicationError, Conflict
 from mfapp.core.numbering import next_code
 from mfapp.core.transitions import change_status, ensure_same_tenant, lock
 from mfapp.core.validation import clean_and_save
+from mfapp.integrations.events import event_data, webhook_event_publish
+from mfapp.integrations.models import EventType
 from mfapp.orders.models import Customer, Order, OrderLine
 from mfapp.orders.selectors import customer_get
 from mfapp.production.models import Batch
@@ -21,6 +23,16 @@ from mfapp.tenancy.permissions import require_permission
 from mfapp.tenancy.selectors import site_get
 
 S = Order.Status
+ORDER_EVENT_FIELDS = (
+    "id",
+    "number",
+    "status",
+    "external_ref",
+    "due_date",
+    "priority",
+    "customer_id",
+    "site_id",
+)
 CUSTOMER_FIELDS = {
     "name",
     "email",
@@ -92,6 +104,11 @@ def order_create(
         verb="order.created",
         target=order,
         after={"number": order.number, "status": order.status, "lines": len(lines or [])},
+    )
+    webhook_event_publish(
+        tenant=actor.tenant,
+        event_type=EventType.ORDER_CREATED,
+        data=event_data(order, ORDER_EVENT_FIELDS),
     )
     return order
 

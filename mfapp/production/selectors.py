@@ -66,3 +66,31 @@ def operation_get(*, tenant: Tenant, operation_id: int) -> BatchOperation:
         )
     except (BatchOperation.DoesNotExist, ValueError, TypeError):
         raise NotFound("Operation not found.") from None
+
+
+def operation_list(*, tenant: Tenant) -> QuerySet[BatchOperation]:
+    return BatchOperation.objects.for_tenant(tenant).order_by("batch_id", "sequence")
+
+
+def quality_check_get(*, tenant: Tenant, quality_check_id: int) -> QualityCheck:
+    try:
+        return QualityCheck.objects.for_tenant(tenant).get(pk=quality_check_id)
+    except (QualityCheck.DoesNotExist, ValueError, TypeError):
+        raise NotFound("Quality check not found.") from None
+
+
+def quality_check_list(*, tenant: Tenant) -> QuerySet[QualityCheck]:
+    return QualityCheck.objects.for_tenant(tenant).order_by("-checked_at", "-id")
+
+
+def material_consumption_get(
+    *, tenant: Tenant, material_consumption_id: int
+) -> MaterialConsumption:
+    try:
+        return MaterialConsumption.objects.for_tenant(tenant).get(pk=material_consumption_id)
+    except (MaterialConsumption.DoesNotExist, ValueError, TypeError):
+        raise NotFound("Material consumption not found.") from None
+
+
+def material_consumption_list(*, tenant: Tenant) -> QuerySet[MaterialConsumption]:
+    return MaterialConsumption.objects.for_tenant(tenant).order_by("-recorded_at", "-id")

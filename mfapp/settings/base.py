@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "mfapp.orders",
     "mfapp.production",
     "mfapp.scheduling",
+    "mfapp.integrations",
 ]
 
 MIDDLEWARE = [
@@ -122,6 +123,12 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 10 * 60
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# CPU-bound planning, reports and outgoing HTTP each get their own queue (and workers).
+CELERY_TASK_ROUTES = {
+    "mfapp.scheduling.*": {"queue": "scheduling"},
+    "mfapp.sustainability.*": {"queue": "reports"},
+    "mfapp.integrations.webhook_*": {"queue": "webhooks"},
+}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
@@ -153,6 +160,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"EventTypeEnum": "mfapp.integrations.models.EventType"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "mfapp.core.openapi.add_error_responses",
@@ -162,6 +170,8 @@ SPECTACULAR_SETTINGS = {
 # Outgoing webhooks: production refuses private, loopback and link-local targets (SSRF).
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("MFAPP_WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
 WEBHOOK_TIMEOUT_SECONDS = 10
+WEBHOOK_MAX_ATTEMPTS = 8
+WEBHOOK_RETRY_BASE_SECONDS = env.float("MFAPP_WEBHOOK_RETRY_BASE_SECONDS", default=30.0)
 IDEMPOTENCY_KEY_TTL_HOURS = 48
 
 LOGGING = {

@@ -16,3 +16,8 @@ STORAGES = {
 WHITENOISE_AUTOREFRESH = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": env("MFAPP_TEST_SQLITE_NAME", default=None)}
+
+# Tests deliver webhooks to a local HTTP server on 127.0.0.1, and retry quickly.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+WEBHOOK_RETRY_BASE_SECONDS = 0.2
+WEBHOOK_TIMEOUT_SECONDS = 2

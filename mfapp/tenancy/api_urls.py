@@ -1,1 +1,5 @@
-routes: list = []
+from mfapp.tenancy import apis
+
+routes = [
+    ("sites", apis.SiteViewSet, "site"),
+]

@@ -7,8 +7,17 @@ from mfapp.tenancy.models import Membership
 Role = Membership.Role
 SYSTEM = "system"
 INTEGRATION = "integration"  # a read-write API key
+INTEGRATION_READ = "integration_read"  # a read-only API key
 
-_READ = {Role.OWNER, Role.MANAGER, Role.OPERATOR, Role.VIEWER, INTEGRATION, SYSTEM}
+_READ = {
+    Role.OWNER,
+    Role.MANAGER,
+    Role.OPERATOR,
+    Role.VIEWER,
+    INTEGRATION,
+    INTEGRATION_READ,
+    SYSTEM,
+}
 _PLAN = {Role.OWNER, Role.MANAGER, INTEGRATION, SYSTEM}
 _RUN = {Role.OWNER, Role.MANAGER, Role.OPERATOR, INTEGRATION, SYSTEM}
 
@@ -25,6 +34,7 @@ PERMISSIONS: dict[str, set[str]] = {
     "batches.manage": _PLAN,
     "operations.run": _RUN,
     "quality.record": _RUN,
+    "webhooks.manage": {Role.OWNER, Role.MANAGER, INTEGRATION, SYSTEM},
 }
 
 
