@@ -19,5 +19,6 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("tenant/switch/", tenancy_views.tenant_switch_view, name="tenant-switch"),
+    path("settings/webhooks/", include("mfapp.integrations.urls")),
     path("", tenancy_views.home_view, name="home"),
 ]

@@ -16,13 +16,16 @@ def webhook_endpoint_get(*, tenant: Tenant, endpoint_id: int) -> WebhookEndpoint
         raise NotFound("Webhook endpoint not found.") from None
 
 
-def webhook_delivery_list(*, tenant: Tenant | int) -> QuerySet[WebhookDelivery]:
+def webhook_delivery_list(
+    *, tenant: Tenant | int, endpoint_id: int | None = None
+) -> QuerySet[WebhookDelivery]:
     attempts = WebhookAttempt.objects.for_tenant(tenant).order_by("number")
-    return (
+    qs = (
         WebhookDelivery.objects.for_tenant(tenant)
         .prefetch_related(Prefetch("attempts", queryset=attempts))
         .order_by("-created_at", "-id")
     )
+    return qs.filter(endpoint_id=endpoint_id) if endpoint_id is not None else qs
 
 
 def webhook_delivery_get(*, tenant_id: int, delivery_id: int) -> WebhookDelivery:
