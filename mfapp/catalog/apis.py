@@ -128,7 +128,10 @@ class RoutingStepViewSet(TenantViewSet):
     output_serializer = output_serializer_for(RoutingStep)
     input_serializer = input_serializer_for(
         RoutingStep,
-        ("sequence", "name", "capability", "setup_minutes", "run_minutes_per_unit"),
+        ("name", "capability", "setup_minutes", "run_minutes_per_unit"),
+        sequence=serializers.IntegerField(
+            min_value=1, max_value=100_000, required=False, help_text="Default: last + 10."
+        ),
         product_id=related_id(),
         material_id=related_id(required=False, allow_null=True),
     )
