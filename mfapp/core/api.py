@@ -159,10 +159,13 @@ class TenantViewSet(TenantApiMixin, viewsets.GenericViewSet):
 
     output_serializer: type[serializers.Serializer]
     input_serializer: type[serializers.Serializer] | None = None
+    update_serializer: type[serializers.Serializer] | None = None  # PATCH, when not the input
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     lookup_value_converter = "int"
 
     def get_serializer_class(self) -> type[serializers.Serializer]:
+        if self.action == "partial_update" and self.update_serializer is not None:
+            return self.update_serializer
         if self.action in ("create", "partial_update") and self.input_serializer is not None:
             return self.input_serializer
         return self.output_serializer
@@ -180,7 +183,8 @@ class TenantViewSet(TenantApiMixin, viewsets.GenericViewSet):
     def validated(
         self, serializer_class: type[serializers.Serializer] | None = None, *, partial: bool = False
     ) -> dict[str, Any]:
-        serializer_class = serializer_class or self.input_serializer
+        if serializer_class is None:
+            serializer_class = (partial and self.update_serializer) or self.input_serializer
         assert serializer_class is not None
         serializer = serializer_class(data=self.request.data, partial=partial)
         serializer.is_valid(raise_exception=True)

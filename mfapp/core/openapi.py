@@ -61,14 +61,16 @@ def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]
 
 class TenantAutoSchema(AutoSchema):
     """Our viewsets name their serializers explicitly: `input_serializer` for create and
-    partial update, `action_serializers[action]` for POST actions, and `output_serializer` for
-    every answer (none for a delete)."""
+    partial update (or `update_serializer` for the latter), `action_serializers[action]` for
+    POST actions, and `output_serializer` for every answer (none for a delete)."""
 
     def _view_action(self) -> str | None:
         return getattr(self.view, "action", None)
 
     def get_request_serializer(self) -> Any:
         action = self._view_action()
+        if action == "partial_update" and getattr(self.view, "update_serializer", None):
+            return self.view.update_serializer
         if action in ("create", "partial_update") and getattr(self.view, "input_serializer", None):
             return self.view.input_serializer
         serializers_by_action = getattr(self.view, "action_serializers", {})

@@ -142,14 +142,9 @@ class OrderViewSet(TenantViewSet):
     output_serializer = OrderSerializer
     filterset_class = OrderFilter
     ordering_fields = ["number", "status", "priority", "due_date", "created_at", "updated_at"]
+    input_serializer = OrderCreateInputSerializer
+    update_serializer = OrderUpdateInputSerializer
     action_serializers = {"cancel": OrderCancelInputSerializer, "lines": OrderLineInputSerializer}
-
-    @property
-    def input_serializer(self) -> type[serializers.Serializer]:  # type: ignore[override]
-        """Creating takes the customer, site and lines; an update only the plain fields."""
-        if getattr(self, "action", None) == "partial_update":
-            return OrderUpdateInputSerializer
-        return OrderCreateInputSerializer
 
     def tenant_queryset(self):
         return order_list(tenant=self.tenant, with_lines=True)
