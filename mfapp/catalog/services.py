@@ -3,6 +3,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from mfapp.audit.services import audit_record
 from mfapp.catalog.models import BomLine, Material, Product, RoutingStep
@@ -60,7 +61,7 @@ def material_adjust_stock(
             f"Only {before} {material.unit} of {material.name} in stock; cannot remove {-delta}."
         )
     Material.objects.for_tenant(actor.tenant).filter(pk=material.pk).update(
-        stock_on_hand=F("stock_on_hand") + delta
+        stock_on_hand=F("stock_on_hand") + delta, updated_at=timezone.now()
     )
     material.refresh_from_db(fields=["stock_on_hand"])
     audit_record(

@@ -62,7 +62,8 @@ def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]
 class TenantAutoSchema(AutoSchema):
     """Our viewsets name their serializers explicitly: `input_serializer` for create and
     partial update (or `update_serializer` for the latter), `action_serializers[action]` for
-    POST actions, and `output_serializer` for every answer (none for a delete)."""
+    POST actions, and `output_serializer` for every answer (none for a delete) unless
+    `output_serializers_by_action` names another."""
 
     def _view_action(self) -> str | None:
         return getattr(self.view, "action", None)
@@ -83,6 +84,9 @@ class TenantAutoSchema(AutoSchema):
     def get_response_serializers(self) -> Any:
         if self._view_action() == "destroy":
             return None
+        by_action = getattr(self.view, "output_serializers_by_action", {})
+        if self._view_action() in by_action:
+            return by_action[self._view_action()]
         if hasattr(self.view, "output_serializer"):
             return self.view.output_serializer
         return super().get_response_serializers()

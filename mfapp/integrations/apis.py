@@ -4,7 +4,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from mfapp.core.api import TenantFilterSet, TenantViewSet
+from mfapp.core.api import IdFilter, TenantFilterSet, TenantViewSet
 from mfapp.integrations.models import EventType, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from mfapp.integrations.selectors import (
     webhook_delivery_get,
@@ -22,12 +22,20 @@ from mfapp.integrations.services import (
 
 
 class WebhookEndpointOutput(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookEndpoint
+        exclude = ("tenant", "secret")
+
+
+class WebhookEndpointWithSecret(WebhookEndpointOutput):
+    """Only the answers to create and rotate-secret carry the secret: whoever can read the
+    endpoints (a viewer, a read-only key) must not be able to forge deliveries."""
+
     secret = serializers.CharField(
         read_only=True, help_text="Signs every delivery; verify X-Mfapp-Signature with it."
     )
 
-    class Meta:
-        model = WebhookEndpoint
+    class Meta(WebhookEndpointOutput.Meta):
         exclude = ("tenant",)
 
 
@@ -45,6 +53,10 @@ class WebhookEndpointViewSet(TenantViewSet):
 
     output_serializer = WebhookEndpointOutput
     input_serializer = WebhookEndpointInput
+    output_serializers_by_action = {
+        "create": WebhookEndpointWithSecret,
+        "rotate_secret": WebhookEndpointWithSecret,
+    }
     filterset_class = TenantFilterSet
     ordering_fields = ["id", "created_at", "updated_at"]
 
@@ -56,7 +68,7 @@ class WebhookEndpointViewSet(TenantViewSet):
 
     def create(self, request: Request) -> Response:
         endpoint = webhook_endpoint_create(actor=self.actor, **self.validated())
-        return self.respond(endpoint, status.HTTP_201_CREATED)
+        return Response(WebhookEndpointWithSecret(endpoint).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, pk: int) -> Response:
         data = self.validated(partial=True)
@@ -71,7 +83,7 @@ class WebhookEndpointViewSet(TenantViewSet):
     def rotate_secret(self, request: Request, pk: int) -> Response:
         """A new signing secret; the old one stops working at once."""
         endpoint = webhook_endpoint_rotate_secret(actor=self.actor, endpoint=self.get_object())
-        return self.respond(endpoint)
+        return Response(WebhookEndpointWithSecret(endpoint).data)
 
 
 class WebhookAttemptOutput(serializers.ModelSerializer):
@@ -96,7 +108,7 @@ class WebhookDeliveryOutput(serializers.ModelSerializer):
 
 
 class WebhookDeliveryFilter(TenantFilterSet):
-    endpoint = django_filters.NumberFilter(field_name="endpoint_id")
+    endpoint = IdFilter(field_name="endpoint_id")
     status = django_filters.ChoiceFilter(choices=WebhookDelivery.Status.choices)
     event_type = django_filters.ChoiceFilter(choices=EventType.choices)
 

@@ -44,11 +44,18 @@ def webhook_event_publish(*, tenant: Tenant, event_type: str, data: dict[str, An
 
 
 # Which status changes are announced, and what their payload says.
+ORDER_EVENT_FIELDS = (
+    "id",
+    "number",
+    "status",
+    "external_ref",
+    "due_date",
+    "priority",
+    "customer_id",
+    "site_id",
+)
 _STATUS_EVENTS = {
-    "orders.order": (
-        EventType.ORDER_STATUS_CHANGED,
-        ("id", "number", "status", "external_ref", "due_date", "customer_id", "site_id"),
-    ),
+    "orders.order": (EventType.ORDER_STATUS_CHANGED, ORDER_EVENT_FIELDS),
     "production.batch": (
         EventType.BATCH_STATUS_CHANGED,
         (

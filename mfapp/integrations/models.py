@@ -1,6 +1,7 @@
 import uuid
 
 from django.db import models
+from django.utils import timezone
 
 from mfapp.core.models import TenantScopedModel
 
@@ -63,6 +64,13 @@ class WebhookDelivery(TenantScopedModel):
 
     def __str__(self) -> str:
         return f"{self.event_type} -> {self.endpoint_id} ({self.status})"
+
+    @property
+    def can_redeliver(self) -> bool:
+        """Finished, or pending with its next attempt overdue (no worker picked it up)."""
+        if self.status != self.Status.PENDING:
+            return True
+        return self.next_attempt_at is not None and self.next_attempt_at <= timezone.now()
 
 
 class WebhookAttempt(TenantScopedModel):

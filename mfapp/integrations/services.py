@@ -145,7 +145,8 @@ def webhook_delivery_attempt(*, delivery: WebhookDelivery) -> WebhookDelivery:
         )
         if delivery.status != D.PENDING:
             return delivery
-        number = delivery.attempt_count + 1
+        round_attempt = delivery.attempt_count + 1
+        number = delivery.attempts.count() + 1  # numbering goes on across redeliveries
         endpoint = delivery.endpoint
         body = json.dumps({"id": str(delivery.event_id), **delivery.payload}).encode()
         started = time.monotonic()
@@ -173,7 +174,7 @@ def webhook_delivery_attempt(*, delivery: WebhookDelivery) -> WebhookDelivery:
             error=error,
             duration_ms=int((time.monotonic() - started) * 1000),
         )
-        delivery.attempt_count = number
+        delivery.attempt_count = round_attempt
         delivery.last_response_status = status
         delivery.last_error = error or ("" if status and 200 <= status < 300 else excerpt[:500])
         if status is not None and 200 <= status < 300:
@@ -182,11 +183,11 @@ def webhook_delivery_attempt(*, delivery: WebhookDelivery) -> WebhookDelivery:
                 timezone.now(),
                 None,
             )
-        elif number >= settings.WEBHOOK_MAX_ATTEMPTS or not endpoint.is_active:
+        elif round_attempt >= settings.WEBHOOK_MAX_ATTEMPTS or not endpoint.is_active:
             delivery.status, delivery.next_attempt_at = D.FAILED, None
         else:
             delivery.next_attempt_at = timezone.now() + timedelta(
-                seconds=webhook_retry_delay(number)
+                seconds=webhook_retry_delay(round_attempt)
             )
         delivery.save()
         return delivery
@@ -194,21 +195,41 @@ def webhook_delivery_attempt(*, delivery: WebhookDelivery) -> WebhookDelivery:
 
 @transaction.atomic
 def webhook_delivery_redeliver(*, actor: Actor, delivery: WebhookDelivery) -> WebhookDelivery:
-    """Send a failed (or succeeded) delivery again, with a fresh set of attempts."""
+    """Send a delivery again now: a finished one (a new round of attempts, earlier attempts
+    kept in the log) or a pending one whose next attempt is overdue (no worker picked it up)."""
     require_permission(actor, "webhooks.manage")
     delivery = lock(actor, delivery)
-    if delivery.status == D.PENDING:
+    if not delivery.can_redeliver:
         raise Conflict("This delivery is still being attempted.")
-    delivery.status, delivery.attempt_count, delivery.next_attempt_at = D.PENDING, 0, timezone.now()
-    delivery.save(update_fields=["status", "attempt_count", "next_attempt_at", "updated_at"])
-    WebhookAttempt.objects.for_tenant(actor.tenant).filter(delivery=delivery).delete()
+    delivery.status, delivery.attempt_count = D.PENDING, 0
+    delivery.next_attempt_at, delivery.delivered_at = timezone.now(), None
+    delivery.save(
+        update_fields=["status", "attempt_count", "next_attempt_at", "delivered_at", "updated_at"]
+    )
     audit_record(actor=actor, verb="webhook_delivery.redelivered", target=delivery)
-    from mfapp.integrations.tasks import webhook_deliver as webhook_deliver_task
+    _enqueue_delivery(delivery)
+    return delivery
+
+
+def _enqueue_delivery(delivery: WebhookDelivery) -> None:
+    from mfapp.integrations.tasks import webhook_deliver as webhook_deliver_task  # task→service
 
     transaction.on_commit(
-        lambda: webhook_deliver_task.delay(tenant_id=actor.tenant.pk, delivery_id=delivery.pk)
+        lambda: webhook_deliver_task.delay(tenant_id=delivery.tenant_id, delivery_id=delivery.pk)
     )
-    return delivery
+
+
+def webhook_deliveries_resume() -> int:
+    """Platform job: queue pending deliveries whose next attempt is more than five minutes
+    overdue (a lost broker message, a worker restart). Sending twice is harmless."""
+    overdue = WebhookDelivery.objects.all_tenants().filter(
+        status=D.PENDING, next_attempt_at__lte=timezone.now() - timedelta(minutes=5)
+    )
+    count = 0
+    for delivery in overdue.only("pk", "tenant_id").iterator():
+        _enqueue_delivery(delivery)
+        count += 1
+    return count
 
 
 # --- idempotency -----------------------------------------------------------------------------

@@ -28,3 +28,10 @@ def idempotency_records_purge() -> int:
     from mfapp.integrations.services import idempotency_records_purge as purge
 
     return purge()
+
+
+@shared_task(name="mfapp.integrations.webhook_deliveries_resume")
+def webhook_deliveries_resume() -> int:
+    from mfapp.integrations.services import webhook_deliveries_resume as resume
+
+    return resume()

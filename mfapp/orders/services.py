@@ -12,7 +12,7 @@ from mfapp.core.exceptions import ApplicationError, Conflict
 from mfapp.core.numbering import next_code
 from mfapp.core.transitions import change_status, ensure_same_tenant, lock
 from mfapp.core.validation import clean_and_save
-from mfapp.integrations.events import event_data, webhook_event_publish
+from mfapp.integrations.events import ORDER_EVENT_FIELDS, event_data, webhook_event_publish
 from mfapp.integrations.models import EventType
 from mfapp.orders.models import Customer, Order, OrderLine
 from mfapp.orders.selectors import customer_get
@@ -23,16 +23,6 @@ from mfapp.tenancy.permissions import require_permission
 from mfapp.tenancy.selectors import site_get
 
 S = Order.Status
-ORDER_EVENT_FIELDS = (
-    "id",
-    "number",
-    "status",
-    "external_ref",
-    "due_date",
-    "priority",
-    "customer_id",
-    "site_id",
-)
 CUSTOMER_FIELDS = {
     "name",
     "email",
@@ -122,6 +112,7 @@ def order_line_add(
     line = _order_line_add(
         actor=actor, order=order, product_id=product_id, quantity=quantity, unit_price=unit_price
     )
+    order.save(update_fields=["updated_at"])  # the lines are part of the order's answer
     audit_record(
         actor=actor,
         verb="order.line_added",
@@ -170,6 +161,9 @@ def order_confirm(*, actor: Actor, order: Order) -> Order:
     )
     for line in lines:
         batches_create_for_order_line(actor=actor, order_line=line)
+    from mfapp.scheduling.services import schedule_run_request  # one edit, inside the function
+
+    schedule_run_request(actor=actor, site=order.site, trigger="order_confirmed")
     return order
 
 

@@ -416,7 +416,7 @@ def operation_finish(
     machine_set_running(actor=actor, machine=lock(actor, operation.machine), running=False)
     batch = lock(actor, operation.batch)
     Batch.objects.for_tenant(actor.tenant).filter(pk=batch.pk).update(
-        quantity_scrap=F("quantity_scrap") + quantity_scrap
+        quantity_scrap=F("quantity_scrap") + quantity_scrap, updated_at=timezone.now()
     )
     batch.refresh_from_db(fields=["quantity_scrap"])
     if not batch.operations.exclude(status__in=[O.DONE, O.CANCELLED]).exists():
@@ -516,7 +516,7 @@ def material_consumption_record(
         )
     consumption.save()
     Material.objects.for_tenant(actor.tenant).filter(pk=material.pk).update(
-        stock_on_hand=F("stock_on_hand") - consumption.quantity
+        stock_on_hand=F("stock_on_hand") - consumption.quantity, updated_at=timezone.now()
     )
     audit_record(
         actor=actor,

@@ -18,4 +18,7 @@ def test_setup_periodic_tasks_is_idempotent_and_names_real_tasks():
     for name, (task, cron) in PERIODIC_TASKS.items():
         assert rows[name].task == task
         assert task in app.tasks
-        assert (rows[name].crontab.minute, rows[name].crontab.hour) == (cron["minute"], cron["hour"])
+        assert (rows[name].crontab.minute, rows[name].crontab.hour) == (
+            cron["minute"],
+            cron.get("hour", "*"),
+        )

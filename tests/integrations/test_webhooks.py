@@ -240,6 +240,7 @@ def test_a_status_change_is_delivered_signed_after_commit(
             "previous_status": "draft",
             "external_ref": order.external_ref,
             "due_date": str(order.due_date),
+            "priority": order.priority,
             "customer_id": order.customer_id,
             "site_id": order.site_id,
         },
@@ -386,8 +387,51 @@ def test_deliveries_and_attempts_are_visible_and_can_be_redelivered(
     assert [a["response_status"] for a in listed["results"][0]["attempts"]] == [500]
     assert redelivered.status_code == 200
     assert redelivered.json()["status"] == "succeeded"
-    assert [a["response_status"] for a in redelivered.json()["attempts"]] == [200]
+    # the earlier round stays in the log; numbering goes on
+    assert [(a["number"], a["response_status"]) for a in redelivered.json()["attempts"]] == [
+        (1, 500),
+        (2, 200),
+    ]
     assert api.post(f"/api/v1/webhook-deliveries/{delivery.pk}/redeliver/").status_code == 200
+
+
+def test_a_pending_delivery_can_be_sent_again_once_its_attempt_is_overdue(api, tenant):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.factories import WebhookDeliveryFactory
+
+    waiting = WebhookDeliveryFactory(
+        tenant=tenant, status="pending", next_attempt_at=timezone.now() + timedelta(minutes=5)
+    )
+    overdue = WebhookDeliveryFactory(
+        tenant=tenant, status="pending", next_attempt_at=timezone.now() - timedelta(minutes=1)
+    )
+
+    refused = api.post(f"/api/v1/webhook-deliveries/{waiting.pk}/redeliver/")
+    accepted = api.post(f"/api/v1/webhook-deliveries/{overdue.pk}/redeliver/")
+
+    assert (refused.status_code, refused.json()["message"]) == (
+        409,
+        "This delivery is still being attempted.",
+    )
+    assert accepted.status_code == 200
+
+
+def test_secrets_are_only_in_the_answers_to_create_and_rotate(tenant, system):
+    from mfapp.tenancy.services import api_key_create as make_key
+
+    _, raw = make_key(actor=system, name="reader", read_only=True)
+    reader = APIClient()
+    reader.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    endpoint = _subscribe(tenant, "http://127.0.0.1:9/x")
+
+    listed = reader.get("/api/v1/webhook-endpoints/").json()["results"]
+    detail = reader.get(f"/api/v1/webhook-endpoints/{endpoint.pk}/").json()
+
+    assert "secret" not in listed[0]
+    assert "secret" not in detail
 
 
 def test_another_tenants_deliveries_are_invisible(api, other_tenant):

@@ -6,6 +6,10 @@ from django_celery_beat.models import CrontabSchedule, PeriodicTask
 # Every periodic job of the platform, in one place (run by beat's database scheduler).
 # name: (task, crontab fields) -- https://crontab.guru to read them.
 PERIODIC_TASKS = {
+    "Resume overdue webhook deliveries": (
+        "mfapp.integrations.webhook_deliveries_resume",
+        {"minute": "*/5"},  # every five minutes
+    ),
     "Purge expired idempotency records": (
         "mfapp.integrations.idempotency_records_purge",
         {"minute": "17", "hour": "3"},  # daily at 03:17 UTC
