@@ -8,6 +8,7 @@ from mfapp.integrations.api_urls import routes as integrations_routes
 from mfapp.machines.api_urls import routes as machines_routes
 from mfapp.orders.api_urls import routes as orders_routes
 from mfapp.production.api_urls import routes as production_routes
+from mfapp.scheduling.api_urls import routes as scheduling_routes
 from mfapp.tenancy.api_urls import routes as tenancy_routes
 
 router = SimpleRouter(trailing_slash=True)
@@ -17,6 +18,7 @@ for prefix, viewset, basename in (
     *machines_routes,
     *orders_routes,
     *production_routes,
+    *scheduling_routes,
     *integrations_routes,
 ):
     router.register(prefix, viewset, basename=basename)

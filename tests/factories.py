@@ -34,6 +34,7 @@ from mfapp.integrations.models import (
 from mfapp.machines.models import EnergyReading, Machine, MaintenanceWindow
 from mfapp.orders.models import Customer, Order, OrderLine
 from mfapp.production.models import Batch, BatchOperation, MaterialConsumption, QualityCheck
+from mfapp.scheduling.models import ScheduleRun
 from mfapp.tenancy.actors import Actor
 from mfapp.tenancy.models import ApiKey, Membership, Site, Tenant
 from mfapp.tenancy.selectors import actor_for_member
@@ -370,6 +371,17 @@ class IdempotencyRecordFactory(TenantScopedFactory[IdempotencyRecord]):
     path = "/api/v1/orders/"
     request_hash = "0" * 64
     expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=48))
+
+
+# --- scheduling ------------------------------------------------------------------------------
+class ScheduleRunFactory(TenantScopedFactory[ScheduleRun]):
+    class Meta:
+        model = ScheduleRun
+
+    tenant = factory.SubFactory(TenantFactory)
+    site = factory.SubFactory(SiteFactory, tenant=factory.SelfAttribute("..tenant"))
+    status = ScheduleRun.Status.QUEUED
+    trigger = ScheduleRun.Trigger.MANUAL
 
 
 # --- helpers ---------------------------------------------------------------------------------

@@ -1,9 +1,19 @@
 from celery import shared_task
+from django.db import OperationalError
 
 from mfapp.integrations.models import WebhookDelivery
 
 
-@shared_task(name="mfapp.integrations.webhook_deliver", bind=True, acks_late=True)
+@shared_task(
+    name="mfapp.integrations.webhook_deliver",
+    bind=True,
+    acks_late=True,
+    # A busy or restarting database is transient: try again. HTTP failures are handled by the
+    # delivery's own backoff below, never by an exception.
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+)
 def webhook_deliver(self, *, tenant_id: int, delivery_id: int) -> str:
     """Attempt a delivery; schedule the next attempt with backoff while it is pending.
     Running it twice is harmless: a delivery that succeeded is not sent again."""

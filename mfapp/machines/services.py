@@ -90,7 +90,7 @@ def machine_change_status(
         from mfapp.production.services import operations_pause_on_machine  # import cycle
 
         operations_pause_on_machine(actor=actor, machine=machine, reason=reason)
-    return change_status(
+    machine = change_status(
         actor=actor,
         instance=machine,
         to=status,
@@ -99,6 +99,10 @@ def machine_change_status(
         changes={"status_reason": reason.strip(), "status_changed_at": timezone.now()},
         message=reason.strip(),
     )
+    from mfapp.scheduling.services import schedule_run_request  # import cycle via production
+
+    schedule_run_request(actor=actor, site=machine.site, trigger="machine_status")
+    return machine
 
 
 def machine_set_running(*, actor: Actor, machine: Machine, running: bool) -> Machine:
@@ -145,6 +149,9 @@ def maintenance_window_create(
         target=window,
         after={"machine": machine.pk, "starts_at": str(starts_at), "ends_at": str(ends_at)},
     )
+    from mfapp.scheduling.services import schedule_run_request  # import cycle via production
+
+    schedule_run_request(actor=actor, site=machine.site, trigger="maintenance")
     return window
 
 

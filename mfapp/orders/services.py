@@ -161,6 +161,9 @@ def order_confirm(*, actor: Actor, order: Order) -> Order:
     )
     for line in lines:
         batches_create_for_order_line(actor=actor, order_line=line)
+    from mfapp.scheduling.services import schedule_run_request  # one edit, inside the function
+
+    schedule_run_request(actor=actor, site=order.site, trigger="order_confirmed")
     return order
 
 

@@ -174,6 +174,9 @@ WEBHOOK_MAX_ATTEMPTS = 8
 WEBHOOK_RETRY_BASE_SECONDS = env.float("MFAPP_WEBHOOK_RETRY_BASE_SECONDS", default=30.0)
 IDEMPOTENCY_KEY_TTL_HOURS = 48
 
+# How long CP-SAT may improve a site's plan after the dispatcher's first valid one.
+SCHEDULING_TIME_LIMIT_SECONDS = env.float("MFAPP_SCHEDULING_TIME_LIMIT_SECONDS", default=10.0)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

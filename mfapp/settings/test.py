@@ -21,3 +21,4 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 WEBHOOK_ALLOW_PRIVATE_TARGETS = True
 WEBHOOK_RETRY_BASE_SECONDS = 0.2
 WEBHOOK_TIMEOUT_SECONDS = 2
+SCHEDULING_TIME_LIMIT_SECONDS = 2.0  # also read by the worker subprocess (same settings module)

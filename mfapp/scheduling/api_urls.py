@@ -1,0 +1,5 @@
+from mfapp.scheduling import apis
+
+routes = [
+    ("schedule-runs", apis.ScheduleRunViewSet, "schedule-run"),
+]
