@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.http import JsonResponse
 from django.urls import include, path
+from django.views.defaults import page_not_found
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from mfapp.core import health
@@ -22,3 +24,10 @@ urlpatterns = [
     path("settings/webhooks/", include("mfapp.integrations.urls")),
     path("", tenancy_views.home_view, name="home"),
 ]
+
+
+def handler404(request, exception):
+    """Under /api/ a path that matches no route answers the API's JSON error shape."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"message": "Not found.", "extra": {}}, status=404)
+    return page_not_found(request, exception)

@@ -1,6 +1,7 @@
 """API plumbing shared by every app: API-key authentication, the tenant and actor of a
 request, role checks for read-only keys, and one error shape for every 4xx."""
 
+from datetime import UTC
 from typing import Any
 
 import django_filters
@@ -172,8 +173,9 @@ class TenantViewSet(TenantApiMixin, viewsets.GenericViewSet):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        if int(kwargs.get("pk", 0)) > MAX_ID:
-            raise exceptions.NotFound("Not found.")
+        pk = kwargs.get("pk")
+        if pk is not None and not (str(pk).isdigit() and 0 < int(pk) <= MAX_ID):
+            raise exceptions.NotFound("Not found.")  # not an id at all: missing, as JSON
 
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no request, no tenant
@@ -224,11 +226,19 @@ def related_id(**kwargs: Any) -> serializers.IntegerField:
     return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
 
 
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """An ISO 8601 time with any valid offset, compared in UTC: PostgreSQL refuses offsets
+    beyond +-15:59 that Python accepts, which would otherwise be a 500."""
+
+    def filter(self, qs: Any, value: Any) -> Any:
+        return super().filter(qs, value.astimezone(UTC) if value else value)
+
+
 class TenantFilterSet(django_filters.FilterSet):
     """Every list: `updated_since` for incremental sync. Related ids filter as plain numbers
     (a model-choice filter would query another table without the tenant)."""
 
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = UtcDateTimeFilter(field_name="updated_at", lookup_expr="gte")
 
 
 def output_serializer_for(model_class: type, exclude: tuple[str, ...] = ()) -> type:

@@ -30,7 +30,8 @@ _DESCRIPTIONS = {
     "400": "Invalid input: malformed JSON, wrong types or values (see extra.fields).",
     "401": "No or invalid credentials.",
     "403": "The role or API key may not do this (read-only key, viewer ...).",
-    "404": "No such object in your tenant (another tenant's object looks the same).",
+    "404": "No such object in your tenant (another tenant's object looks the same), an unknown "
+    "related id, or a page past the end.",
     "405": "Method not allowed.",
     "409": "Not allowed in the object's current state, or still in use.",
     "415": "Send application/json.",
@@ -42,11 +43,10 @@ def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]
     """drf-spectacular postprocessing hook."""
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
     ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-    for path, operations in result.get("paths", {}).items():
+    for operations in result.get("paths", {}).values():
         for method, operation in operations.items():
-            codes = ["400", "401", "403", "405"]
-            if "{" in path:
-                codes.append("404")
+            # 404 everywhere: a missing object, an unknown related id, or a page past the end.
+            codes = ["400", "401", "403", "404", "405"]
             if method in ("post", "put", "patch", "delete"):
                 codes.append("409")
             if method in ("post", "put", "patch"):

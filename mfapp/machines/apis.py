@@ -16,6 +16,7 @@ from mfapp.core.api import (
     IdFilter,
     TenantFilterSet,
     TenantViewSet,
+    UtcDateTimeFilter,
     input_serializer_for,
     output_serializer_for,
     related_id,
@@ -168,10 +169,10 @@ class MachineViewSet(TenantViewSet):
 # --- maintenance windows -----------------------------------------------------------------------
 class MaintenanceWindowFilter(TenantFilterSet):
     machine = IdFilter(field_name="machine_id")
-    starts_after = django_filters.IsoDateTimeFilter(
+    starts_after = UtcDateTimeFilter(
         field_name="starts_at", lookup_expr="gte", label="Windows starting at or after this."
     )
-    ends_before = django_filters.IsoDateTimeFilter(
+    ends_before = UtcDateTimeFilter(
         field_name="ends_at", lookup_expr="lte", label="Windows ending at or before this."
     )
 
@@ -212,10 +213,10 @@ class MaintenanceWindowViewSet(TenantViewSet):
 class EnergyReadingFilter(TenantFilterSet):
     machine = IdFilter(field_name="machine_id")
     kind = django_filters.ChoiceFilter(choices=EnergyReading.Kind.choices)
-    recorded_from = django_filters.IsoDateTimeFilter(
+    recorded_from = UtcDateTimeFilter(
         field_name="recorded_at", lookup_expr="gte", label="Readings recorded at or after this."
     )
-    recorded_to = django_filters.IsoDateTimeFilter(
+    recorded_to = UtcDateTimeFilter(
         field_name="recorded_at", lookup_expr="lt", label="Readings recorded before this."
     )
 

@@ -11,6 +11,7 @@ from mfapp.core.api import (
     IdFilter,
     TenantFilterSet,
     TenantViewSet,
+    UtcDateTimeFilter,
     input_serializer_for,
     output_serializer_for,
     related_id,
@@ -132,7 +133,7 @@ class OrderFilter(TenantFilterSet):
     due_after = django_filters.DateFilter(
         field_name="due_date", lookup_expr="gt", label="Due strictly after this date."
     )
-    created_since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_since = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
 
 
 class OrderViewSet(TenantViewSet):

@@ -11,6 +11,7 @@ from mfapp.core.api import (
     IdFilter,
     TenantFilterSet,
     TenantViewSet,
+    UtcDateTimeFilter,
     input_serializer_for,
     output_serializer_for,
     related_id,
@@ -152,10 +153,10 @@ class OperationFilter(TenantFilterSet):
     status = django_filters.ChoiceFilter(choices=BatchOperation.Status.choices)
     batch = IdFilter(field_name="batch_id")
     machine = IdFilter(field_name="machine_id")
-    planned_from = django_filters.IsoDateTimeFilter(
+    planned_from = UtcDateTimeFilter(
         field_name="planned_start", lookup_expr="gte", label="Planned to start at or after."
     )
-    planned_to = django_filters.IsoDateTimeFilter(
+    planned_to = UtcDateTimeFilter(
         field_name="planned_start", lookup_expr="lt", label="Planned to start before."
     )
 

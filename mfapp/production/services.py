@@ -11,7 +11,7 @@ from django.utils import timezone
 from mfapp.audit.services import audit_record
 from mfapp.catalog.models import Material, Product
 from mfapp.catalog.selectors import material_get, product_get
-from mfapp.core.exceptions import ApplicationError, Conflict
+from mfapp.core.exceptions import ApplicationError, Conflict, NotFound
 from mfapp.core.numbering import next_code
 from mfapp.core.transitions import change_status, ensure_same_tenant, lock, transition_conflict
 from mfapp.core.validation import application_error_from, clean_and_save
@@ -448,10 +448,8 @@ def quality_check_record(
     operation = None
     if operation_id is not None:
         operation = batch.operations.filter(pk=operation_id).first()
-        if operation is None:
-            raise ApplicationError(
-                "Operation not found.", {"fields": {"operation": ["Not found."]}}
-            )
+        if operation is None:  # unknown, another batch's or another tenant's: all look missing
+            raise NotFound("Operation not found.")
     check = clean_and_save(
         QualityCheck(
             tenant=actor.tenant,

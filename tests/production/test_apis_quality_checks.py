@@ -178,11 +178,8 @@ def test_record_against_an_operation_not_of_the_batch_is_refused(api, tenant, ot
 
     response = api.post(LIST, body_for(batch, operation_id=operation_id), format="json")
 
-    assert response.status_code == 400
-    assert response.json() == {
-        "message": "Operation not found.",
-        "extra": {"fields": {"operation": ["Not found."]}},
-    }
+    assert response.status_code == 404
+    assert response.json() == {"message": "Operation not found.", "extra": {}}
     assert (snapshot(tenant), snapshot(other_tenant)) == before
 
 

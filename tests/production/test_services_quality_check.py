@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from mfapp.core.exceptions import ApplicationError, Conflict, PermissionDenied
+from mfapp.core.exceptions import ApplicationError, Conflict, NotFound, PermissionDenied
 from mfapp.production.models import Batch, QualityCheck
 from mfapp.production.services import quality_check_record
 from tests.factories import (
@@ -84,13 +84,10 @@ def test_an_operation_of_another_batch_is_refused(tenant, system):
     other = batch_with_operations(tenant, status=B.IN_PROGRESS).operations.first()
     events = audit_count(tenant)
 
-    with pytest.raises(ApplicationError) as exc_info:
+    with pytest.raises(NotFound) as exc_info:
         _record(system, batch, "10", operation_id=other.pk)
 
-    assert (exc_info.value.message, exc_info.value.extra) == (
-        "Operation not found.",
-        {"fields": {"operation": ["Not found."]}},
-    )
+    assert (exc_info.value.message, exc_info.value.extra) == ("Operation not found.", {})
     assert QualityCheck.objects.for_tenant(tenant).count() == 0
     assert audit_count(tenant) == events
 
