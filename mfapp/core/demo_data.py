@@ -8,6 +8,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -536,6 +537,10 @@ def _seed_machine_states(actor: Actor, sites: list[Site]) -> None:
         )
 
 
+def _operation_minutes(operation: BatchOperation, quantity: int) -> float:
+    return float(operation.setup_minutes) + float(operation.run_minutes_per_unit) * quantity
+
+
 @dataclass
 class _History:
     actor: Actor
@@ -546,7 +551,7 @@ class _History:
 
     def _order(self, *, due: date, lines: int = 2) -> Order:
         """An order for products that one site can make entirely."""
-        site, makeable = self.rng.choice(self._makeable_by_site())
+        site, makeable = self.rng.choice(self._makeable_by_site)
         chosen = self.rng.sample(makeable, k=min(lines, len(makeable)))
         return order_create(
             actor=self.actor,
@@ -557,6 +562,7 @@ class _History:
             lines=[{"product_id": p.pk, "quantity": self.rng.randint(3, 24)} for p in chosen],
         )
 
+    @cached_property
     def _makeable_by_site(self) -> list[tuple[Site, list[Product]]]:
         options = []
         for site in self.sites:
@@ -626,9 +632,7 @@ class _History:
         """What the scheduler would do: a machine and planned times for each operation."""
         cursor = start
         for operation in batch.operations.order_by("sequence"):
-            minutes = float(operation.setup_minutes) + float(operation.run_minutes_per_unit) * (
-                batch.quantity_planned
-            )
+            minutes = _operation_minutes(operation, batch.quantity_planned)
             operation.machine = self._machine_for(operation, batch.site_id)
             operation.planned_start = cursor
             operation.planned_end = cursor + timedelta(minutes=minutes)
@@ -659,9 +663,7 @@ class _History:
         for batch in batches:
             batch_start = cursor
             for operation in batch.operations.order_by("sequence"):
-                minutes = float(operation.setup_minutes) + float(operation.run_minutes_per_unit) * (
-                    batch.quantity_planned
-                )
+                minutes = _operation_minutes(operation, batch.quantity_planned)
                 end = cursor + timedelta(minutes=minutes)
                 BatchOperation.objects.for_tenant(tenant).filter(pk=operation.pk).update(
                     created_at=created,
