@@ -1,5 +1,4 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.http import JsonResponse
 from django.urls import include, path
 from django.views.defaults import page_not_found
@@ -18,11 +17,17 @@ urlpatterns = [
     path("api/v1/", include(("mfapp.api_urls", "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("mfapp.tenancy.account_urls")),
     path("tenant/switch/", tenancy_views.tenant_switch_view, name="tenant-switch"),
     path("settings/webhooks/", include("mfapp.integrations.urls")),
-    path("", tenancy_views.home_view, name="home"),
+    path("settings/", include("mfapp.tenancy.urls")),
+    path("", include("mfapp.catalog.urls")),  # products/ and materials/
+    path("machines/", include("mfapp.machines.urls")),
+    path("orders/", include("mfapp.orders.urls")),
+    path("batches/", include("mfapp.production.urls")),
+    path("shop-floor/", include("mfapp.production.shopfloor_urls")),
+    path("plan/", include("mfapp.scheduling.urls")),
+    path("", include("mfapp.dashboard.urls")),
 ]
 
 

@@ -24,11 +24,13 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "django_filters",
+    "django.forms",
     "django_htmx",
     "template_partials",
     "django_celery_beat",
     "mfapp.core",
     "mfapp.tenancy",
+    "mfapp.dashboard",
     "mfapp.audit",
     "mfapp.catalog",
     "mfapp.machines",
@@ -53,6 +55,8 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "mfapp.urls"
 WSGI_APPLICATION = "mfapp.wsgi.application"
+
+FORM_RENDERER = "mfapp.core.web.FormRenderer"
 
 TEMPLATES = [
     {

@@ -1,0 +1,96 @@
+"""What every browser page shares: the acting member, permission checks, and turning service
+errors into what a person sees (404, 403, inline form errors).
+
+Views stay thin: `@member_view("catalog.manage")` logs the person in, resolves the actor of the
+active tenant, checks the role *before* the view runs (the service checks it again), and turns a
+`NotFound` from any selector or service into a 404 and a `PermissionDenied` into a 403, so
+another tenant's object looks exactly like a missing one.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.forms.renderers import TemplatesSetting
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django_htmx.middleware import HtmxDetails
+
+from mfapp.core.exceptions import ApplicationError, NotFound, PermissionDenied
+from mfapp.tenancy.actors import Actor
+from mfapp.tenancy.models import Membership, Tenant
+from mfapp.tenancy.permissions import has_permission
+from mfapp.tenancy.selectors import actor_for_member
+
+
+class TenantHtmxRequest(HttpRequest):
+    """The request a member view receives (for type checkers)."""
+
+    htmx: HtmxDetails
+    tenant: Tenant
+    membership: Membership
+    actor: Actor
+
+
+def member_view(
+    permission: str = "tenant.view",
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Decorate a page of the active tenant. `permission` is the action the view needs
+    (see `mfapp.tenancy.permissions`); reads need only `tenant.view`."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.tenant is None:  # type: ignore[attr-defined]
+                # Logged in but a member of no business: the home page explains what to do.
+                return HttpResponseRedirect(reverse("home"))
+            try:
+                actor = actor_for_member(tenant=request.tenant, user=request.user)  # type: ignore[attr-defined]
+            except NotFound:
+                raise Http404("No business selected.") from None
+            if not has_permission(actor, permission):
+                raise DjangoPermissionDenied(
+                    f"Your role ({actor.role}) does not allow this ({permission})."
+                )
+            request.actor = actor  # type: ignore[attr-defined]
+            try:
+                return view(request, *args, **kwargs)
+            except NotFound as exc:
+                raise Http404(exc.message) from None
+            except PermissionDenied as exc:
+                raise DjangoPermissionDenied(exc.message) from None
+
+        return login_required(wrapper)
+
+    return decorator
+
+
+def can(request: HttpRequest, permission: str) -> bool:
+    """For templates and views deciding what to *show*; never the only check for a write."""
+    actor = getattr(request, "actor", None)
+    return actor is not None and has_permission(actor, permission)
+
+
+def form_errors_from(form: forms.Form, exc: ApplicationError) -> None:
+    """Put a service's refusal on the form: field errors beside their inputs, the rest on top."""
+    fields = exc.extra.get("fields") or {}
+    for field, problems in fields.items():
+        form.add_error(field if field in form.fields else None, problems)
+    if not fields:
+        form.add_error(None, exc.message)
+
+
+def htmx_partial(request: HttpRequest, template: str, partial: str) -> str:
+    """The whole page for a normal request, only the named partial for an htmx one."""
+    return f"{template}#{partial}" if getattr(request, "htmx", False) else template
+
+
+class FormRenderer(TemplatesSetting):
+    """Forms render through the project's templates: `{{ form }}` gives labelled fields in
+    `<div class="field">` with errors beside them (Django sets aria-invalid and
+    aria-describedby)."""
+
+    form_template_name = "forms/div.html"
