@@ -444,7 +444,8 @@ def _seed_tenant(spec: TenantSpec, rng: random.Random) -> None:
     history = _History(actor=actor, rng=rng, products=products, customers=customers, sites=sites)
     history.shipped_orders(count=28 if spec.slug == "northwind" else 14)
     history.current_orders()
-    _seed_machine_states(actor, sites)
+    history.open_order_book(count=12 if spec.slug == "northwind" else 6)
+    _seed_machine_states(actor, sites)  # confirming orders queued each site's first plan
 
 
 def _seed_sites(actor: Actor, spec: TenantSpec) -> list[Site]:
@@ -742,6 +743,13 @@ class _History:
 
         stock_batch = self._batches(confirmed)[0]
         batch_cancel(actor=self.actor, batch=stock_batch, reason="Merged into the next batch")
+
+    def open_order_book(self, *, count: int) -> None:
+        """Confirmed orders due over the next two weeks, waiting to be made."""
+        today = timezone.localdate()
+        for index in range(count):
+            due = today + timedelta(days=2 + index * 12 // count + self.rng.randint(0, 2))
+            order_confirm(actor=self.actor, order=self._order(due=due))
 
     def _batches(self, order: Order) -> list[Batch]:
         return list(

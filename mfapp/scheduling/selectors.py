@@ -1,6 +1,10 @@
-from django.db.models import QuerySet
+from datetime import datetime
+
+from django.db.models import Q, QuerySet
 
 from mfapp.core.exceptions import NotFound
+from mfapp.machines.models import MaintenanceWindow
+from mfapp.production.models import Batch, BatchOperation
 from mfapp.scheduling.models import ScheduleRun
 from mfapp.tenancy.models import Site, Tenant
 
@@ -31,3 +35,53 @@ def schedule_run_latest_for_site(*, site: Site, status: str | None = None) -> Sc
     if status:
         qs = qs.filter(status=status)
     return qs.order_by("-created_at", "-id").first()
+
+
+OPEN_BATCH_STATUSES = (Batch.Status.PLANNED, Batch.Status.SCHEDULED, Batch.Status.IN_PROGRESS)
+
+
+def plan_operations(*, site: Site, start: datetime, end: datetime) -> QuerySet[BatchOperation]:
+    """Operations on the site's machines that occupy [start, end): planned ones by their planned
+    times, started ones from their actual start, finished ones by their actual times."""
+    planned = Q(status=BatchOperation.Status.PENDING, planned_start__lt=end, planned_end__gt=start)
+    started = Q(
+        status__in=[BatchOperation.Status.RUNNING, BatchOperation.Status.PAUSED],
+        actual_start__lt=end,
+    )
+    finished = Q(status=BatchOperation.Status.DONE, actual_start__lt=end, actual_end__gt=start)
+    return (
+        BatchOperation.objects.for_tenant(site.tenant)
+        .filter(machine__site=site)
+        .filter(planned | started | finished)
+        .select_related("batch", "batch__product", "batch__order_line__order")
+        .order_by("machine_id", "planned_start", "actual_start", "id")
+    )
+
+
+def plan_maintenance_windows(
+    *, site: Site, start: datetime, end: datetime
+) -> QuerySet[MaintenanceWindow]:
+    return (
+        MaintenanceWindow.objects.for_tenant(site.tenant)
+        .filter(machine__site=site, starts_at__lt=end, ends_at__gt=start)
+        .order_by("machine_id", "starts_at")
+    )
+
+
+def unplanned_operation_count(*, site: Site) -> int:
+    """Pending operations of the site's open batches that have no planned time (no machine can
+    make them now)."""
+    return (
+        BatchOperation.objects.for_tenant(site.tenant)
+        .filter(
+            batch__site=site,
+            status=BatchOperation.Status.PENDING,
+            planned_start__isnull=True,
+            batch__status__in=[
+                Batch.Status.PLANNED,
+                Batch.Status.SCHEDULED,
+                Batch.Status.IN_PROGRESS,
+            ],
+        )
+        .count()
+    )
