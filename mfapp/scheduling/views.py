@@ -146,10 +146,23 @@ def run_status_view(request: TenantHtmxRequest, site_id: int, run_id: int) -> Ht
     return _run_partial(request, site, run)
 
 
+@require_GET
+@member_view()
+def run_latest_view(request: TenantHtmxRequest, site_id: int) -> HttpResponse:
+    """Polled every few seconds while the page is idle, so a plan made elsewhere (an order
+    confirmed, a machine down) shows up: `shown` is the run the page displays."""
+    site = site_get(tenant=request.tenant, site_id=site_id)
+    run = schedule_run_latest_for_site(site=site)
+    shown = request.GET.get("shown", "")
+    if run is None or str(run.pk) == shown:
+        return HttpResponse(status=204)  # nothing new: htmx leaves the page alone
+    return _run_partial(request, site, run)
+
+
 def _run_partial(request: TenantHtmxRequest, site: Site, run: ScheduleRun) -> HttpResponse:
     context = {"site": site, **_run_context(run)}
     response = render(request, f"{PAGE}#run", context)
     if run.status == ScheduleRun.Status.SUCCEEDED:
-        # The chart reloads itself once the new plan is saved (polling stops with this answer).
+        # The chart reloads itself once the new plan is saved.
         trigger_client_event(response, "planChanged")
     return response

@@ -303,7 +303,8 @@ def test_a_manager_replans_and_sees_the_new_figures(
 
     html = response.content.decode()
     assert response["HX-Trigger"] == '{"planChanged": {}}'
-    assert "hx-trigger" not in html  # polling stops
+    latest_url = reverse("scheduling:run-latest", args=[site.pk])
+    assert f'hx-get="{latest_url}?shown={run.pk}" hx-trigger="every 10s"' in html  # idle again
     assert run.previous_run == previous
     assert '<span class="chip status-succeeded">Succeeded</span>' in html
     assert "This plan against the one before it" in html
@@ -349,7 +350,7 @@ def test_a_queued_run_is_polled_until_it_finishes(client, tenant, site):
         status="failed", error="solver exploded"
     )
     html = client.get(url, headers={"HX-Request": "true"}).content.decode()
-    assert "hx-trigger" not in html
+    assert 'hx-trigger="every 1s"' not in html
     assert "The run failed: solver exploded." in html
 
 
@@ -385,3 +386,18 @@ def test_a_machine_going_down_moves_its_operations(
     assert operation.machine == spare
     html = client.get(reverse("scheduling:gantt", args=[site.pk])).content.decode()
     assert "Machine status changed" in html
+
+
+def test_an_idle_page_learns_of_a_plan_made_elsewhere(client, tenant, site):
+    _login(client, tenant, "viewer")
+    shown = ScheduleRunFactory(tenant=tenant, site=site, status="succeeded")
+    url = reverse("scheduling:run-latest", args=[site.pk])
+
+    unchanged = client.get(url, {"shown": shown.pk}, headers={"HX-Request": "true"})
+    newer = ScheduleRunFactory(tenant=tenant, site=site, status="succeeded", tardy_orders=0)
+    changed = client.get(url, {"shown": shown.pk}, headers={"HX-Request": "true"})
+
+    assert (unchanged.status_code, unchanged.content) == (204, b"")
+    assert changed.status_code == 200
+    assert changed["HX-Trigger"] == '{"planChanged": {}}'
+    assert f"?shown={newer.pk}" in changed.content.decode()
