@@ -1,36 +1,49 @@
-"""The dashboard: the active tenant at a glance."""
+"""The dashboard: the active tenant at a glance (work in progress, orders due and late,
+on-time delivery, machines and today's utilisation). The figures refresh every minute through
+the `dashboard` partial."""
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
 
-from mfapp.machines.models import Machine
-from mfapp.machines.selectors import machine_list
-from mfapp.orders.models import Order
-from mfapp.orders.selectors import order_status_counts
-from mfapp.production.models import Batch
-from mfapp.production.selectors import batch_status_counts
-from mfapp.tenancy.selectors import site_list
+from mfapp.core.web import TenantHtmxRequest, htmx_partial, member_view
+from mfapp.dashboard.selectors import (
+    ON_TIME_DAYS,
+    batch_figures,
+    latest_co2e_per_unit,
+    machine_figures,
+    machines_today,
+    order_figures,
+)
+
+TEMPLATE = "dashboard/home.html"
 
 
-def _with_counts(choices: type, counts: dict[str, int]) -> list[tuple[str, str, int]]:
-    return [(value, label, counts.get(value, 0)) for value, label in choices.choices]
-
-
+@require_GET
+@vary_on_headers("HX-Request")
 @login_required
 def home_view(request: HttpRequest) -> HttpResponse:
-    """The active tenant at a glance: sites and machine status, orders and batches by status."""
-    tenant = request.tenant  # type: ignore[attr-defined]
-    context = {}
-    if tenant is not None:
-        machines = list(machine_list(tenant=tenant))
-        context = {
-            "sites": [
-                (site, [m for m in machines if m.site_id == site.pk])
-                for site in site_list(tenant=tenant)
-            ],
-            "machine_statuses": Machine.Status,
-            "orders_by_status": _with_counts(Order.Status, order_status_counts(tenant=tenant)),
-            "batches_by_status": _with_counts(Batch.Status, batch_status_counts(tenant=tenant)),
-        }
-    return render(request, "dashboard/home.html", context)
+    """The home page. A login that belongs to no business is told what to do (member views
+    redirect here in that case, so this one cannot simply be a member view)."""
+    if request.tenant is None:  # type: ignore[attr-defined]
+        return render(request, TEMPLATE)
+    return _dashboard_view(request)
+
+
+@member_view()
+def _dashboard_view(request: TenantHtmxRequest) -> HttpResponse:
+    tenant = request.actor.tenant
+    now = timezone.now()
+    sites = machines_today(tenant=tenant, now=now)
+    context = {
+        "batches": batch_figures(tenant=tenant),
+        "orders": order_figures(tenant=tenant, now=now),
+        "on_time_days": ON_TIME_DAYS,
+        "machines": machine_figures(sites),
+        "sites": sites,
+        "co2e": latest_co2e_per_unit(tenant=tenant),
+    }
+    return render(request, htmx_partial(request, TEMPLATE, "dashboard"), context)
