@@ -490,3 +490,35 @@ def batch_with_operations(
             capability=capability,
         )
     return batch
+
+
+# --- invitations (appended; the import stays here so this block is self-contained) -------------
+from mfapp.tenancy.models import Invitation  # noqa: E402
+
+
+class InvitationFactory(TenantScopedFactory[Invitation]):
+    """A pending invitation; `.raw_token` holds the link's token (only its hash is stored)."""
+
+    class Meta:
+        model = Invitation
+
+    tenant = factory.SubFactory(TenantFactory)
+    email = factory.Sequence(lambda n: f"invitee{n}@example.com")
+    role = Membership.Role.OPERATOR
+    raw_token = factory.LazyFunction(lambda: secrets.token_urlsafe(32))
+    token_hash = factory.LazyAttribute(lambda o: hash_api_key(o.raw_token))
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=7))
+
+    @classmethod
+    def _create(cls, model_class: type, *args: Any, **kwargs: Any) -> Invitation:
+        raw_token = kwargs.pop("raw_token")
+        invitation = super()._create(model_class, *args, **kwargs)
+        invitation.raw_token = raw_token  # not a field: the token exists only in the test
+        return invitation
+
+    @classmethod
+    def _build(cls, model_class: type, *args: Any, **kwargs: Any) -> Invitation:
+        raw_token = kwargs.pop("raw_token")
+        invitation = super()._build(model_class, *args, **kwargs)
+        invitation.raw_token = raw_token
+        return invitation

@@ -2,11 +2,15 @@ from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
+from django.utils import timezone
 
+from mfapp.audit.models import AuditEvent
+from mfapp.audit.selectors import audit_event_list
 from mfapp.core.exceptions import NotFound
 from mfapp.core.fields import MAX_ID
 from mfapp.machines.models import EnergyReading, Machine, MaintenanceWindow
+from mfapp.production.models import BatchOperation
 from mfapp.tenancy.models import Tenant
 
 # The largest id a database row can have (BigAutoField); larger numbers match no row.
@@ -28,6 +32,46 @@ def machine_list(
     if status:
         qs = qs.filter(status=status)
     return qs
+
+
+def machine_list_with_activity(*, tenant: Tenant, now: datetime | None = None) -> QuerySet[Machine]:
+    """`machine_list` for the machines pages: each machine also carries the operations running
+    on it (`running_operations`, with their batch) and its maintenance windows that are not
+    over yet (`upcoming_windows`, soonest first). Three queries whatever the number of rows."""
+    now = now or timezone.now()
+    running = (
+        BatchOperation.objects.for_tenant(tenant)
+        .filter(status=BatchOperation.Status.RUNNING)
+        .select_related("batch")
+        .order_by("actual_start", "id")
+    )
+    upcoming = (
+        MaintenanceWindow.objects.for_tenant(tenant)
+        .filter(ends_at__gt=now)
+        .order_by("starts_at", "id")
+    )
+    return machine_list(tenant=tenant).prefetch_related(
+        Prefetch("operations", queryset=running, to_attr="running_operations"),
+        Prefetch("maintenance_windows", queryset=upcoming, to_attr="upcoming_windows"),
+    )
+
+
+def machine_get_with_activity(
+    *, tenant: Tenant, machine_id: int, now: datetime | None = None
+) -> Machine:
+    """One machine as `machine_list_with_activity` gives it."""
+    try:
+        return machine_list_with_activity(tenant=tenant, now=now).get(pk=machine_id)
+    except (Machine.DoesNotExist, ValueError, TypeError):
+        raise NotFound("Machine not found.") from None
+
+
+def machine_status_history(*, tenant: Tenant, machine_id: int, limit: int = 10) -> list[AuditEvent]:
+    """The machine's latest status changes (by people and by operations), newest first."""
+    events = audit_event_list(
+        tenant=tenant, target_type=Machine._meta.label_lower, target_id=machine_id
+    ).filter(verb="machine.status_changed")
+    return list(events.order_by("-created_at", "-id")[:limit])
 
 
 def machine_status_counts(*, tenant: Tenant) -> dict[str, int]:
@@ -61,6 +105,18 @@ def maintenance_window_list(
 ) -> QuerySet[MaintenanceWindow]:
     qs = MaintenanceWindow.objects.for_tenant(tenant).order_by("starts_at", "id")
     return qs.filter(machine_id=machine_id) if machine_id is not None else qs
+
+
+def machine_maintenance_windows(
+    *, tenant: Tenant, machine_id: int, now: datetime | None = None, past_limit: int = 10
+) -> tuple[list[MaintenanceWindow], list[MaintenanceWindow]]:
+    """A machine's maintenance windows that are not over yet (soonest first) and its latest
+    `past_limit` finished ones (latest first)."""
+    now = now or timezone.now()
+    windows = maintenance_window_list(tenant=tenant, machine_id=machine_id)
+    upcoming = list(windows.filter(ends_at__gt=now))
+    past = list(windows.filter(ends_at__lte=now).order_by("-starts_at", "-id")[:past_limit])
+    return upcoming, past
 
 
 def energy_reading_get(*, tenant: Tenant, reading_id: int) -> EnergyReading:

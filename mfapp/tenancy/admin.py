@@ -7,7 +7,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.http import HttpRequest
 
 from mfapp.core.admin import TenantScopedAdmin, TenantScopedInline
-from mfapp.tenancy.models import ApiKey, Membership, Site, Tenant
+from mfapp.tenancy.models import ApiKey, Invitation, Membership, Site, Tenant
 from mfapp.tenancy.services import tenant_create
 
 
@@ -125,6 +125,35 @@ class ApiKeyAdmin(TenantScopedAdmin):
     search_fields = ("name", "prefix", "tenant__name")
     readonly_fields = ("prefix", "last_used_at", "created_by", "created_at", "updated_at")
     exclude = ("hashed_key",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(Invitation)
+class InvitationAdmin(TenantScopedAdmin):
+    """Invitations are sent from the members page, where the link is e-mailed; staff may
+    look, correct the role or revoke (set revoked at)."""
+
+    list_display = (
+        "email",
+        "tenant",
+        "role",
+        "invited_by",
+        "expires_at",
+        "accepted_at",
+        "revoked_at",
+    )
+    list_filter = ("tenant", "role")
+    search_fields = ("email", "tenant__name")
+    readonly_fields = (
+        "invited_by",
+        "accepted_at",
+        "accepted_by",
+        "created_at",
+        "updated_at",
+    )
+    exclude = ("token_hash",)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

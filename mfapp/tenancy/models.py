@@ -1,8 +1,10 @@
 import zoneinfo
+from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 
 from mfapp.core.fields import (
     country_code_validator,
@@ -134,3 +136,49 @@ class ApiKey(TenantScopedModel):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class Invitation(TenantScopedModel):
+    """An e-mailed link that lets a person join a tenant with a role. Only a SHA-256 hash of
+    the link's token is stored; the link works once, for seven days, unless revoked."""
+
+    email = models.EmailField()
+    role = models.CharField(
+        max_length=16, choices=Membership.Role.choices, default=Membership.Role.VIEWER
+    )
+    # Not `unique`: Django's unique check would query without a tenant. A SHA-256 of a 256-bit
+    # random token does not collide; the index serves the lookup by token.
+    token_hash = models.CharField(max_length=64, db_index=True, editable=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["tenant", "email"], name="invitation_tenant_email")]
+
+    def __str__(self) -> str:
+        return f"{self.email} as {self.role}"
+
+    @property
+    def is_pending(self) -> bool:
+        """Neither accepted nor revoked (it may still have expired)."""
+        return self.accepted_at is None and self.revoked_at is None
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        return self.expires_at <= (now or timezone.now())
+
+    @property
+    def status(self) -> str:
+        """pending, expired, accepted or revoked: what a person sees."""
+        if self.accepted_at is not None:
+            return "accepted"
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.is_expired() else "pending"

@@ -1,44 +1,64 @@
+"""Tenancy writes: tenants and sign-up, sites, members and invitations, API keys."""
+
 import hashlib
 import hmac
+import logging
 import secrets
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import slugify
 
 from mfapp.audit.services import audit_record
 from mfapp.core.crud import instance_delete, instance_update, reject_unknown_fields
-from mfapp.core.exceptions import ApplicationError, Conflict
+from mfapp.core.exceptions import ApplicationError, Conflict, NotFound
 from mfapp.core.transitions import lock
 from mfapp.core.validation import clean_and_save
 from mfapp.tenancy.actors import Actor
-from mfapp.tenancy.models import ApiKey, Membership, Site, Tenant
+from mfapp.tenancy.models import ApiKey, Invitation, Membership, Site, Tenant
 from mfapp.tenancy.permissions import require_permission
+from mfapp.tenancy.selectors import user_get_by_email
 from mfapp.tenancy.working_hours import default_working_hours
+
+logger = logging.getLogger(__name__)
 
 SITE_FIELDS = {"address", "latitude", "longitude", "timezone", "working_hours"}
 API_KEY_PREFIX = "mfk_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+INVITATION_LIFETIME = timedelta(days=7)
+SLUG_MAX_LENGTH = 40
 
 
 @transaction.atomic
 def tenant_create(
     *,
-    slug: str,
     name: str,
-    owner_email: str,
-    owner_password: str | None,
     country: str,
+    slug: str | None = None,
+    owner_email: str = "",
+    owner_password: str | None = None,
+    owner: AbstractBaseUser | None = None,
     timezone_name: str = "UTC",
     currency: str = "EUR",
     site_name: str | None = None,
 ) -> Tenant:
-    """A new business with its first site and its owner (a new or an existing login)."""
+    """A new business with its first site and its owner: `owner` (a logged-in person), or the
+    login of `owner_email` (made with `owner_password` when there is none yet). Without a
+    `slug` one is made from the name."""
+    if slug is None:
+        slug = _tenant_slug_for(name)
     if Tenant.objects.filter(slug=slug).exists():
         raise ApplicationError(
             f"The slug {slug!r} is taken; choose another.", {"fields": {"slug": ["Taken."]}}
@@ -46,7 +66,8 @@ def tenant_create(
     tenant = clean_and_save(
         Tenant(slug=slug, name=name, country=country, timezone=timezone_name, currency=currency)
     )
-    owner = _user_get_or_create(email=owner_email, password=owner_password)
+    if owner is None:
+        owner = _user_get_or_create(email=owner_email, password=owner_password)
     site = clean_and_save(
         Site(
             tenant=tenant,
@@ -67,6 +88,53 @@ def tenant_create(
         after={"user": owner.get_username(), "role": membership.role},
     )
     return tenant
+
+
+@transaction.atomic
+def tenant_signup(
+    *,
+    business_name: str,
+    country: str,
+    timezone_name: str,
+    email: str,
+    password: str,
+    site_name: str | None = None,
+    currency: str = "EUR",
+) -> tuple[Tenant, AbstractBaseUser]:
+    """Self-service sign-up: a new login that owns a new business with its first site.
+
+    An e-mail that already has a login is refused: signing up must never hand a business (or
+    a session) to an existing account without its password. That person logs in and adds the
+    business from there, or asks the business's owner for an invitation."""
+    email = _normalize_email(email)
+    if user_get_by_email(email=email) is not None:
+        raise ApplicationError(
+            "An account with this e-mail exists already. Log in to add a new business to it, "
+            "or ask the owner of an existing business to invite you.",
+            {"fields": {"email": ["An account with this e-mail exists already."]}},
+        )
+    owner = _user_create(email=email, password=password)
+    tenant = tenant_create(
+        name=business_name,
+        country=country,
+        timezone_name=timezone_name,
+        currency=currency,
+        site_name=site_name,
+        owner=owner,
+    )
+    return tenant, owner
+
+
+def _tenant_slug_for(name: str) -> str:
+    """A free slug made from the business name: "acme", else "acme-2", "acme-3" ..."""
+    base = slugify(name)[:SLUG_MAX_LENGTH].strip("-") or "business"
+    taken = set(Tenant.objects.filter(slug__startswith=base).values_list("slug", flat=True))
+    if base not in taken:
+        return base
+    number = 2
+    while f"{base}-{number}" in taken:
+        number += 1
+    return f"{base}-{number}"
 
 
 @transaction.atomic
@@ -93,19 +161,31 @@ def site_delete(*, actor: Actor, site: Site) -> None:
     instance_delete(actor=actor, instance=site, permission="sites.manage")
 
 
+def _normalize_email(email: str) -> str:
+    return get_user_model().objects.normalize_email(email.strip()).lower()
+
+
 def _user_get_or_create(*, email: str, password: str | None) -> AbstractBaseUser:
     user_model = get_user_model()
-    email = user_model.objects.normalize_email(email).lower()
+    email = _normalize_email(email)
     existing = user_model.objects.filter(username=email).first()
     if existing is not None:
         return existing
+    return _user_create(email=email, password=password)
+
+
+def _user_create(*, email: str, password: str | None) -> AbstractBaseUser:
+    """A new login named by its e-mail, its password checked by Django's validators."""
     if not password:
         raise ApplicationError(
             "A new owner needs a password.", {"fields": {"password": ["Required."]}}
         )
+    user_model = get_user_model()
     user = user_model(username=email, email=email)
     try:
-        validate_password(password, user)
+        # Checked against the address alone: the username is the same text, and a person
+        # knows it as their e-mail ("too similar to the email address").
+        validate_password(password, user_model(email=email))
     except ValidationError as exc:
         raise ApplicationError(
             "The password is too weak: " + " ".join(exc.messages),
@@ -115,9 +195,13 @@ def _user_get_or_create(*, email: str, password: str | None) -> AbstractBaseUser
     return clean_and_save(user)
 
 
-def _hash_api_key(raw_key: str) -> str:
-    # Keys are 256-bit random secrets, so a fast hash suffices (no dictionary to guess from).
-    return hashlib.sha256(raw_key.encode()).hexdigest()
+def _hash_secret(raw: str) -> str:
+    # API keys and invitation tokens are 256-bit random secrets, so a fast hash suffices (no
+    # dictionary to guess from).
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+_hash_api_key = _hash_secret
 
 
 @transaction.atomic
@@ -179,3 +263,230 @@ def _api_key_touch(api_key: ApiKey) -> None:
         # A plain UPDATE: concurrent requests may both write; the latest time wins, harmlessly.
         ApiKey.objects.for_tenant(api_key.tenant_id).filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
+
+
+# --- members ---------------------------------------------------------------------------------
+def _role_checked(role: str) -> str:
+    if role not in Membership.Role.values:
+        raise ApplicationError(
+            f"Unknown role {role!r}.",
+            {"fields": {"role": [f"Choose one of: {', '.join(Membership.Role.values)}."]}},
+        )
+    return role
+
+
+def _ensure_another_owner(*, tenant: Tenant, membership: Membership) -> None:
+    """Refuse to leave a business without an owner. The owners' rows are locked so two owners
+    cannot demote each other at the same moment."""
+    owners = list(
+        Membership.objects.for_tenant(tenant)
+        .filter(role=Membership.Role.OWNER)
+        .select_for_update(of=("self",))
+        .values_list("pk", flat=True)
+    )
+    if [pk for pk in owners if pk != membership.pk] == []:
+        raise Conflict(
+            f"{membership.user.get_username()} is the only owner. Make another member owner "
+            "first: every business needs one."
+        )
+
+
+@transaction.atomic
+def membership_update_role(*, actor: Actor, membership: Membership, role: str) -> Membership:
+    require_permission(actor, "members.manage")
+    _role_checked(role)
+    membership = lock(actor, membership)
+    if membership.role == role:
+        return membership
+    if membership.role == Membership.Role.OWNER:
+        _ensure_another_owner(tenant=actor.tenant, membership=membership)
+    before = membership.role
+    membership.role = role
+    membership.save(update_fields=["role", "updated_at"])
+    audit_record(
+        actor=actor,
+        verb="membership.updated",
+        target=membership,
+        before={"role": before},
+        after={"role": role},
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, actor: Actor, membership: Membership) -> None:
+    require_permission(actor, "members.manage")
+    membership = lock(actor, membership)
+    if membership.role == Membership.Role.OWNER:
+        _ensure_another_owner(tenant=actor.tenant, membership=membership)
+    audit_record(
+        actor=actor,
+        verb="membership.deleted",
+        target=membership,
+        before={"user": membership.user.get_username(), "role": membership.role},
+    )
+    membership.delete()
+
+
+# --- invitations -----------------------------------------------------------------------------
+@transaction.atomic
+def invitation_create(
+    *, actor: Actor, email: str, role: str, base_url: str
+) -> tuple[Invitation, str]:
+    """Invite `email` to join with `role`: e-mails a link (built on `base_url`, e.g.
+    "https://mfapp.example") after commit. Returns the invitation and the link's token, which
+    is never stored. A pending invitation to the same address is replaced by the new one."""
+    require_permission(actor, "members.manage")
+    _role_checked(role)
+    email = _normalize_email(email)
+    tenant = actor.tenant
+    already = (
+        Membership.objects.for_tenant(tenant)
+        .filter(Q(user__username__iexact=email) | Q(user__email__iexact=email))
+        .exists()
+    )
+    if already:
+        raise ApplicationError(
+            f"{email} is a member already; change their role in the list instead.",
+            {"fields": {"email": ["This person is a member already."]}},
+        )
+    now = timezone.now()
+    replaced = (
+        Invitation.objects.for_tenant(tenant)
+        .filter(email=email, accepted_at__isnull=True, revoked_at__isnull=True)
+        .select_for_update(of=("self",))
+    )
+    for old in replaced:
+        old.revoked_at = now
+        old.save(update_fields=["revoked_at", "updated_at"])
+        audit_record(
+            actor=actor, verb="invitation.revoked", target=old, message="Replaced by a new one."
+        )
+    token = secrets.token_urlsafe(32)
+    invitation = clean_and_save(
+        Invitation(
+            tenant=tenant,
+            email=email,
+            role=role,
+            token_hash=_hash_secret(token),
+            invited_by=actor.user,
+            expires_at=now + INVITATION_LIFETIME,
+        )
+    )
+    audit_record(
+        actor=actor,
+        verb="invitation.created",
+        target=invitation,
+        after={"email": email, "role": role},
+    )
+    link = base_url.rstrip("/") + reverse("invitation-accept", args=[token])
+    transaction.on_commit(
+        partial(_invitation_send, invitation=invitation, inviter=actor.label, link=link),
+        robust=True,  # a mail server that is down is logged; the invitation stays valid
+    )
+    return invitation, token
+
+
+def _invitation_send(*, invitation: Invitation, inviter: str, link: str) -> None:
+    context = {
+        "invitation": invitation,
+        "tenant": invitation.tenant,
+        "inviter": inviter,
+        "link": link,
+        "role": invitation.get_role_display(),
+    }
+    subject = render_to_string("tenancy/email/invitation_subject.txt", context).strip()
+    body = render_to_string("tenancy/email/invitation_body.txt", context)
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [invitation.email])
+    logger.info("invitation %s sent for tenant %s", invitation.pk, invitation.tenant_id)
+
+
+@transaction.atomic
+def invitation_revoke(*, actor: Actor, invitation: Invitation) -> Invitation:
+    require_permission(actor, "members.manage")
+    invitation = lock(actor, invitation)
+    if invitation.accepted_at is not None:
+        raise Conflict(
+            "This invitation was accepted already; remove the member from the list instead."
+        )
+    if invitation.revoked_at is not None:
+        raise Conflict("This invitation is revoked already.")
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at", "updated_at"])
+    audit_record(actor=actor, verb="invitation.revoked", target=invitation)
+    return invitation
+
+
+def invitation_get_by_token(*, token: str) -> Invitation:
+    """The invitation of a link, whatever its state. The token alone names the tenant, so this
+    is the one reader of invitations across tenants (as `api_key_authenticate` is for keys)."""
+    invitation = (
+        Invitation.objects.all_tenants()
+        .filter(token_hash=_hash_secret(token), tenant__is_active=True)
+        .select_related("tenant", "invited_by")
+        .first()
+    )
+    if invitation is None:
+        raise NotFound(
+            "This invitation link is not valid. Check that you copied the whole link from the "
+            "e-mail, or ask for a new invitation."
+        )
+    return invitation
+
+
+def invitation_problem(invitation: Invitation) -> str | None:
+    """Why the invitation can no longer be accepted, in words for the invitee; None if it can."""
+    name = invitation.tenant.name
+    if invitation.accepted_at is not None:
+        return f"This invitation has been used already. Log in to reach {name}."
+    if invitation.revoked_at is not None:
+        return f"This invitation was withdrawn. Ask an owner of {name} to invite you again."
+    if invitation.is_expired():
+        return f"This invitation has expired. Ask an owner of {name} to invite you again."
+    return None
+
+
+@transaction.atomic
+def invitation_accept(
+    *,
+    token: str,
+    user: AbstractBaseUser | None = None,
+    password: str | None = None,
+) -> Membership:
+    """Join the invitation's tenant with its role: as `user` (a logged-in person, whatever
+    their e-mail: the link is the proof), or as a new login named by the invited address with
+    `password`. The link works once."""
+    found = invitation_get_by_token(token=token)
+    invitation = (
+        Invitation.objects.for_tenant(found.tenant)
+        .select_for_update(of=("self",))
+        .select_related("tenant")
+        .get(pk=found.pk)
+    )
+    tenant = invitation.tenant
+    problem = invitation_problem(invitation)
+    if problem is not None:
+        raise Conflict(problem)
+    if user is None:
+        if user_get_by_email(email=invitation.email) is not None:
+            raise ApplicationError(
+                f"An account with {invitation.email} exists already: log in to accept the "
+                "invitation.",
+                {"code": "log-in"},
+            )
+        user = _user_create(email=invitation.email, password=password)
+    elif Membership.objects.for_tenant(tenant).filter(user=user).exists():
+        raise Conflict(f"You are a member of {tenant.name} already.")
+    membership = clean_and_save(Membership(tenant=tenant, user=user, role=invitation.role))
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by", "updated_at"])
+    actor = Actor(tenant=tenant, role=membership.role, user=user)
+    audit_record(actor=actor, verb="invitation.accepted", target=invitation)
+    audit_record(
+        actor=actor,
+        verb="membership.created",
+        target=membership,
+        after={"user": user.get_username(), "role": membership.role},
+    )
+    return membership

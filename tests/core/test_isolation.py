@@ -52,11 +52,17 @@ from mfapp.production.services import (
     quality_check_record,
 )
 from mfapp.tenancy.selectors import actor_for_member, system_actor
-from mfapp.tenancy.services import api_key_revoke
+from mfapp.tenancy.services import (
+    api_key_revoke,
+    invitation_revoke,
+    membership_remove,
+    membership_update_role,
+)
 from tests.factories import (
     ApiKeyFactory,
     BomLineFactory,
     CustomerFactory,
+    InvitationFactory,
     MaterialFactory,
     MembershipFactory,
     OrderFactory,
@@ -455,6 +461,21 @@ INSTANCE_CASES: dict[str, tuple[str, Callable, Callable]] = {
         "API key not found.",
         lambda t: ApiKeyFactory(tenant=t),
         lambda a, m, o: api_key_revoke(actor=a, api_key=o),
+    ),
+    "invitation_revoke": (
+        "Invitation not found.",
+        lambda t: InvitationFactory(tenant=t),
+        lambda a, m, o: invitation_revoke(actor=a, invitation=o),
+    ),
+    "membership_update_role": (
+        "Membership not found.",
+        lambda t: MembershipFactory(tenant=t, role="viewer"),
+        lambda a, m, o: membership_update_role(actor=a, membership=o, role="owner"),
+    ),
+    "membership_remove": (
+        "Membership not found.",
+        lambda t: MembershipFactory(tenant=t, role="viewer"),
+        lambda a, m, o: membership_remove(actor=a, membership=o),
     ),
 }
 
