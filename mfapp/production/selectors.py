@@ -94,3 +94,117 @@ def material_consumption_get(
 
 def material_consumption_list(*, tenant: Tenant) -> QuerySet[MaterialConsumption]:
     return MaterialConsumption.objects.for_tenant(tenant).order_by("-recorded_at", "-id")
+
+
+# --- browser pages: batches board, batch page, traveller -------------------------------------
+from django.db.models import F, Q  # noqa: E402  (kept with the board's selectors)
+
+
+def _batch_board_filter(
+    *, tenant: Tenant, site_id: int | None, product_id: int | None, lot_code: str
+) -> QuerySet[Batch]:
+    qs = Batch.objects.for_tenant(tenant)
+    if site_id:
+        qs = qs.filter(site_id=site_id)
+    if product_id:
+        qs = qs.filter(product_id=product_id)
+    if lot_code.strip():
+        qs = qs.filter(lot_code__icontains=lot_code.strip())
+    return qs
+
+
+def batch_board_list(
+    *,
+    tenant: Tenant,
+    status: str,
+    site_id: int | None = None,
+    product_id: int | None = None,
+    lot_code: str = "",
+) -> QuerySet[Batch]:
+    """One column of the batches board, with what a card shows in the same query: product,
+    site, order and `operations_done` / `operations_total`. Open batches come by due date (made
+    to stock last), completed and cancelled ones most recent first."""
+    qs = (
+        _batch_board_filter(
+            tenant=tenant, site_id=site_id, product_id=product_id, lot_code=lot_code
+        )
+        .filter(status=status)
+        .select_related("product", "site", "order_line__order")
+        .annotate(
+            operations_total=Count("operations"),
+            operations_done=Count(
+                "operations", filter=Q(operations__status=BatchOperation.Status.DONE)
+            ),
+        )
+    )
+    if status in (Batch.Status.COMPLETED, Batch.Status.CANCELLED):
+        return qs.order_by("-updated_at", "-id")
+    return qs.order_by(F("order_line__order__due_date").asc(nulls_last=True), "created_at", "id")
+
+
+def batch_board_counts(
+    *,
+    tenant: Tenant,
+    site_id: int | None = None,
+    product_id: int | None = None,
+    lot_code: str = "",
+) -> dict[str, int]:
+    """How many batches each board column holds under the same filters (one query)."""
+    rows = (
+        _batch_board_filter(
+            tenant=tenant, site_id=site_id, product_id=product_id, lot_code=lot_code
+        )
+        .order_by()
+        .values("status")
+        .annotate(n=Count("id"))
+    )
+    return {row["status"]: row["n"] for row in rows}
+
+
+def batch_detail_get(*, tenant: Tenant, batch_id: int) -> Batch:
+    """A batch for its page and traveller: operations with machines, quality checks with their
+    operation and inspector, consumptions with material and recorder, in fixed queries."""
+    qs = Batch.objects.for_tenant(tenant).select_related(
+        "product", "site", "order_line__order__customer"
+    )
+    qs = qs.prefetch_related(
+        Prefetch(
+            "operations",
+            queryset=BatchOperation.objects.for_tenant(tenant)
+            .select_related("machine", "material")
+            .order_by("sequence"),
+        ),
+        Prefetch(
+            "quality_checks",
+            queryset=QualityCheck.objects.for_tenant(tenant)
+            .select_related("operation", "checked_by")
+            .order_by("checked_at", "id"),
+        ),
+        Prefetch(
+            "material_consumptions",
+            queryset=MaterialConsumption.objects.for_tenant(tenant)
+            .select_related("material", "recorded_by")
+            .order_by("recorded_at", "id"),
+        ),
+    )
+    try:
+        return qs.get(pk=batch_id)
+    except (Batch.DoesNotExist, ValueError, TypeError):
+        raise NotFound("Batch not found.") from None
+
+
+def quality_characteristics_for_product(
+    *, tenant: Tenant, product_id: int, recent: int = 200
+) -> list[QualityCheck]:
+    """What is checked on this product: the latest check of each characteristic among its
+    batches' `recent` most recent checks (their target, tolerance and unit), by name."""
+    checks = (
+        QualityCheck.objects.for_tenant(tenant)
+        .filter(batch__product_id=product_id)
+        .select_related("operation")
+        .order_by("-checked_at", "-id")[:recent]
+    )
+    latest: dict[str, QualityCheck] = {}
+    for check in checks:
+        latest.setdefault(check.characteristic, check)
+    return [latest[name] for name in sorted(latest, key=str.lower)]

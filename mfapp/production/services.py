@@ -523,3 +523,34 @@ def material_consumption_record(
         after={"material": material.pk, "quantity": str(quantity), "lot": material_lot},
     )
     return consumption
+
+
+# The moves a person can make on the batches board, by current status, in the order the
+# buttons show. Each target is owned by one of the services above, which checks it again.
+BATCH_MOVES: dict[str, tuple[str, ...]] = {
+    B.PLANNED: (B.SCHEDULED, B.IN_PROGRESS, B.CANCELLED),
+    B.SCHEDULED: (B.IN_PROGRESS, B.CANCELLED),
+    B.IN_PROGRESS: (B.QUALITY_CHECK, B.CANCELLED),
+    B.QUALITY_CHECK: (B.COMPLETED, B.CANCELLED),
+    B.COMPLETED: (),
+    B.CANCELLED: (),
+}
+
+
+def batch_move(*, actor: Actor, batch: Batch, to: str, reason: str = "") -> Batch:
+    """Move a batch to status `to` (the board's buttons and drag and drop) through the service
+    that owns that transition; an illegal move raises that service's Conflict."""
+    require_permission(actor, "batches.manage")
+    if to == B.SCHEDULED:
+        return batch_schedule(actor=actor, batch=batch)
+    if to == B.IN_PROGRESS:
+        return batch_start(actor=actor, batch=batch)
+    if to == B.QUALITY_CHECK:
+        return batch_submit_for_quality_check(actor=actor, batch=batch)
+    if to == B.COMPLETED:
+        return batch_complete(actor=actor, batch=batch)
+    if to == B.CANCELLED:
+        return batch_cancel(actor=actor, batch=batch, reason=reason)
+    if to == B.PLANNED:  # nothing moves a batch back to planned
+        raise transition_conflict(batch, B.PLANNED, set())
+    raise ApplicationError(f"Unknown batch status {to!r}.", {"fields": {"status": ["Unknown."]}})
