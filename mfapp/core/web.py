@@ -84,8 +84,12 @@ def form_errors_from(form: forms.Form, exc: ApplicationError) -> None:
 
 
 def htmx_partial(request: HttpRequest, template: str, partial: str) -> str:
-    """The whole page for a normal request, only the named partial for an htmx one."""
-    return f"{template}#{partial}" if getattr(request, "htmx", False) else template
+    """The whole page for a normal request, only the named partial for an htmx one (but the
+    whole page when htmx restores a page from history)."""
+    htmx = getattr(request, "htmx", None)
+    if htmx and not htmx.history_restore_request:
+        return f"{template}#{partial}"
+    return template
 
 
 class FormRenderer(TemplatesSetting):

@@ -1,4 +1,4 @@
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 
 from mfapp.core.exceptions import NotFound
 from mfapp.production.models import Batch, BatchOperation, MaterialConsumption, QualityCheck
@@ -97,9 +97,6 @@ def material_consumption_list(*, tenant: Tenant) -> QuerySet[MaterialConsumption
 
 
 # --- browser pages: batches board, batch page, traveller -------------------------------------
-from django.db.models import F, Q  # noqa: E402  (kept with the board's selectors)
-
-
 def _batch_board_filter(
     *, tenant: Tenant, site_id: int | None, product_id: int | None, lot_code: str
 ) -> QuerySet[Batch]:
