@@ -9,6 +9,7 @@ from mfapp.machines.api_urls import routes as machines_routes
 from mfapp.orders.api_urls import routes as orders_routes
 from mfapp.production.api_urls import routes as production_routes
 from mfapp.scheduling.api_urls import routes as scheduling_routes
+from mfapp.sustainability.api_urls import routes as sustainability_routes
 from mfapp.tenancy.api_urls import routes as tenancy_routes
 
 router = SimpleRouter(trailing_slash=True)
@@ -19,6 +20,7 @@ for prefix, viewset, basename in (
     *orders_routes,
     *production_routes,
     *scheduling_routes,
+    *sustainability_routes,
     *integrations_routes,
 ):
     router.register(prefix, viewset, basename=basename)

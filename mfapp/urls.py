@@ -27,6 +27,7 @@ urlpatterns = [
     path("batches/", include("mfapp.production.urls")),
     path("shop-floor/", include("mfapp.production.shopfloor_urls")),
     path("plan/", include("mfapp.scheduling.urls")),
+    path("reports/", include("mfapp.sustainability.urls")),
     path("", include("mfapp.dashboard.urls")),
 ]
 

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "mfapp.orders",
     "mfapp.production",
     "mfapp.scheduling",
+    "mfapp.sustainability",
     "mfapp.integrations",
 ]
 

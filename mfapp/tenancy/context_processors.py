@@ -14,6 +14,7 @@ NAVIGATION = [
     ("Plan", "scheduling:plan", "scheduling"),
     ("Products", "catalog:product-list", "catalog"),
     ("Machines", "machines:machine-list", "machines"),
+    ("Reports", "sustainability:report-list", "sustainability"),
     ("Settings", "tenancy:site-list", "tenancy"),
 ]
 
