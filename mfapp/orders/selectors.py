@@ -1,9 +1,12 @@
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from mfapp.core.exceptions import NotFound
 from mfapp.orders.models import Customer, Order, OrderLine
+from mfapp.production.models import Batch
 from mfapp.tenancy.models import Tenant
 
 
@@ -42,8 +45,13 @@ def order_list(
     due_before: date | None = None,
     site_id: int | None = None,
     with_lines: bool = False,
+    customer_id: int | None = None,
+    due_from: date | None = None,
+    due_to: date | None = None,
+    search: str = "",
 ) -> QuerySet[Order]:
-    """`with_lines`: each order's lines (and their products) in one extra query per page."""
+    """`with_lines`: each order's lines (and their products) in one extra query per page.
+    `due_from`/`due_to` include both days; `search` is part of the number or customer name."""
     qs = Order.objects.for_tenant(tenant).select_related("customer", "site")
     if with_lines:
         qs = qs.prefetch_related(_lines_prefetch(tenant))
@@ -53,7 +61,31 @@ def order_list(
         qs = qs.filter(due_date__lt=due_before)
     if site_id:
         qs = qs.filter(site_id=site_id)
+    if customer_id:
+        qs = qs.filter(customer_id=customer_id)
+    if due_from:
+        qs = qs.filter(due_date__gte=due_from)
+    if due_to:
+        qs = qs.filter(due_date__lte=due_to)
+    if search:
+        qs = qs.filter(Q(number__icontains=search) | Q(customer__name__icontains=search))
     return qs.order_by("-created_at", "-id")
+
+
+def order_is_late(order: Order, *, now: datetime | None = None) -> bool:
+    """Past its due date (the day at the order's site) and neither shipped nor cancelled."""
+    today = (now or timezone.now()).astimezone(ZoneInfo(order.site.timezone)).date()
+    return order.is_open and order.due_date < today
+
+
+def order_batch_list(*, tenant: Tenant, order_id: int) -> QuerySet[Batch]:
+    """The batches planned for an order's lines, in the order they were created."""
+    return (
+        Batch.objects.for_tenant(tenant)
+        .select_related("product", "order_line")
+        .filter(order_line__order_id=order_id)
+        .order_by("id")
+    )
 
 
 def order_status_counts(*, tenant: Tenant) -> dict[str, int]:

@@ -104,6 +104,44 @@ def order_create(
 
 
 @transaction.atomic
+def order_create_with_lines(
+    *,
+    actor: Actor,
+    lines: list[OrderLineInput],
+    customer_id: int | None = None,
+    new_customer: dict[str, Any] | None = None,
+    **order_fields: Any,
+) -> Order:
+    """The browser's new order: a new customer (when `new_customer` is given instead of
+    `customer_id`), the draft order, then each line through `order_line_add`; all or nothing.
+
+    A refusal keeps its message and says which part it concerns in `extra`: `"part"` is
+    "customer", "order" or "line", and for a line `"line"` is its index in `lines`."""
+    require_permission(actor, "orders.manage")
+    if new_customer is not None:
+        try:
+            customer_id = customer_create(actor=actor, **new_customer).pk
+        except ApplicationError as exc:
+            raise _refusal_about(exc, part="customer") from None
+    try:
+        order = order_create(actor=actor, customer_id=customer_id, **order_fields)
+    except ApplicationError as exc:
+        raise _refusal_about(exc, part="order") from None
+    for index, line in enumerate(lines):
+        try:
+            order_line_add(actor=actor, order=order, **line)
+        except ApplicationError as exc:
+            raise _refusal_about(exc, part="line", line=index) from None
+    order.refresh_from_db()
+    return order
+
+
+def _refusal_about(exc: ApplicationError, **where: Any) -> ApplicationError:
+    """The same kind of error with the same message, saying which part it is about."""
+    return type(exc)(exc.message, {**exc.extra, **where})
+
+
+@transaction.atomic
 def order_line_add(
     *, actor: Actor, order: Order, product_id: int, quantity: int, unit_price: Decimal | None = None
 ) -> OrderLine:
