@@ -214,6 +214,6 @@ class OrderCancelForm(forms.Form):
 class OrderImportForm(forms.Form):
     file = forms.FileField(
         label="CSV file",
-        help_text="UTF-8, at most 1 MB and 5,000 rows; the columns are described below.",
+        help_text="UTF-8, at most 1 MB and 1,000 rows; the columns are described below.",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )

@@ -298,20 +298,20 @@ def test_a_file_over_1_mb_is_refused_without_reading_it_all(tenant, shop):
     assert _nothing_saved(tenant)
 
 
-def test_more_than_5000_rows_are_refused(tenant, shop):
+def test_more_than_1000_rows_are_refused(tenant, shop):
     text = HEADER + "SO-1,Bike Shop,2030-03-31,,BRK-1,5\n" * (MAX_ROWS + 1)
 
     result = _import(tenant, text)
 
     assert result.errors == [
         RowError(
-            MAX_ROWS + 2, None, "The file has more than 5,000 rows; split it into smaller files."
+            MAX_ROWS + 2, None, "The file has more than 1,000 rows; split it into smaller files."
         )
     ]
     assert _nothing_saved(tenant)
 
 
-def test_5000_rows_are_within_the_limit(tenant, shop):
+def test_1000_rows_are_within_the_limit(tenant, shop):
     # given: 5,000 rows, the last one invalid (so the check runs but nothing is created)
     text = HEADER + "SO-1,Bike Shop,2030-03-31,,BRK-1,5\n" * (MAX_ROWS - 1)
     text += "SO-1,Bike Shop,2030-03-31,,BRK-1,0\n"
