@@ -50,6 +50,8 @@ B = Batch.Status
 BOARD = "production/batch_board.html"
 DETAIL = "production/batch_detail.html"
 COLUMN_LIMIT = 50  # cards per column; the column says how many more the filters would show
+# Finished batches are history: the board shows the latest few, the batch pages keep the rest.
+CLOSED_COLUMN_LIMIT = 10
 DETAIL_TARGET = "batch-detail"  # the id the batch page's move buttons swap
 RECORDING = (B.IN_PROGRESS, B.QUALITY_CHECK)  # when checks and consumption can be recorded
 TRAVELLER_BLANK_ROWS = 3
@@ -100,6 +102,11 @@ def _render_at_site(
 
 
 # --- the board -------------------------------------------------------------------------------
+def _limit(status: str) -> int:
+    closed = status in (B.COMPLETED, B.CANCELLED)
+    return CLOSED_COLUMN_LIMIT if closed else COLUMN_LIMIT
+
+
 def _board_context(request: TenantHtmxRequest, data: Any) -> dict[str, Any]:
     tenant = request.tenant
     filters = BatchBoardFilterForm(
@@ -112,7 +119,7 @@ def _board_context(request: TenantHtmxRequest, data: Any) -> dict[str, Any]:
     for status, label in B.choices:
         count = counts.get(status, 0)
         batches = (
-            list(batch_board_list(tenant=tenant, status=status, **values)[:COLUMN_LIMIT])
+            list(batch_board_list(tenant=tenant, status=status, **values)[: _limit(status)])
             if count
             else []
         )

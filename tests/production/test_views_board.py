@@ -538,3 +538,17 @@ def test_in_the_browser_drag_and_drop_and_buttons_move_batches(live_server, brow
         B.IN_PROGRESS,
         B.PLANNED,
     )
+
+
+def test_finished_columns_show_only_the_latest_ten(client, tenant):
+    _login(client, tenant, "viewer")
+    site = SiteFactory(tenant=tenant)
+    finished = [_batch(tenant, f"DONE-{i:02}", B.COMPLETED, site=site) for i in range(12)]
+    open_ones = [_batch(tenant, f"OPEN-{i:02}", B.PLANNED, site=site) for i in range(12)]
+
+    html = client.get(BOARD).content.decode()
+
+    columns = _columns(html)
+    assert columns["completed"] == [b.lot_code for b in reversed(finished)][:10]
+    assert len(columns["planned"]) == len(open_ones)
+    assert "2 more not shown." in html
