@@ -1,7 +1,24 @@
-from django.db.models import Prefetch, Q, QuerySet
+from decimal import Decimal
+
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DecimalField,
+    F,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 
 from mfapp.catalog.models import BomLine, Material, Product, RoutingStep
 from mfapp.core.exceptions import NotFound
+from mfapp.orders.models import OrderLine
+from mfapp.production.models import Batch
 from mfapp.tenancy.models import Tenant
 
 
@@ -43,6 +60,24 @@ def product_list(
     return qs
 
 
+def product_list_with_counts(
+    *, tenant: Tenant, search: str = "", active: bool | None = None
+) -> QuerySet[Product]:
+    """`product_list` with `step_count` and `bom_line_count` on each product (one query)."""
+    return product_list(tenant=tenant, search=search, active=active).annotate(
+        step_count=Count("routing_steps", distinct=True),
+        bom_line_count=Count("bom_lines", distinct=True),
+    )
+
+
+def product_in_use(*, tenant: Tenant, product: Product) -> bool:
+    """Ordered or made at least once: such a product cannot be deleted, only made inactive."""
+    return (
+        OrderLine.objects.for_tenant(tenant).filter(product=product).exists()
+        or Batch.objects.for_tenant(tenant).filter(product=product).exists()
+    )
+
+
 def material_get(*, tenant: Tenant, material_id: int) -> Material:
     try:
         return Material.objects.for_tenant(tenant).get(pk=material_id)
@@ -52,6 +87,54 @@ def material_get(*, tenant: Tenant, material_id: int) -> Material:
 
 def material_list(*, tenant: Tenant) -> QuerySet[Material]:
     return Material.objects.for_tenant(tenant).order_by("name")
+
+
+# Batches that have not started yet: nothing is consumed for them, all of their material is
+# still needed.
+NOT_STARTED = (Batch.Status.PLANNED, Batch.Status.SCHEDULED)
+
+
+class StockState:
+    NEGATIVE = "negative"
+    OUT = "out"
+    LOW = "low"
+    OK = "ok"
+
+
+def material_stock_list(*, tenant: Tenant) -> QuerySet[Material]:
+    """Materials with `planned_need` (what the batches not started yet need, scrap allowance
+    included) and `stock_state`: negative, out (nothing on hand), low (less on hand than the
+    planned need) or ok. One query."""
+    quantity = DecimalField(max_digits=20, decimal_places=3)
+    need = Sum(
+        F("bom_lines__quantity_per_unit")
+        # times 0.01, not divided by 100: SQLite divides whole numbers as integers
+        * (Value(Decimal("1")) + F("bom_lines__scrap_allowance_percent") * Value(Decimal("0.01")))
+        * F("bom_lines__product__batches__quantity_planned"),
+        filter=Q(bom_lines__product__batches__status__in=NOT_STARTED),
+        output_field=quantity,
+    )
+    return (
+        material_list(tenant=tenant)
+        .annotate(planned_need=Coalesce(need, Value(Decimal("0")), output_field=quantity))
+        .annotate(
+            stock_state=Case(
+                When(stock_on_hand__lt=0, then=Value(StockState.NEGATIVE)),
+                When(stock_on_hand=0, then=Value(StockState.OUT)),
+                When(stock_on_hand__lt=F("planned_need"), then=Value(StockState.LOW)),
+                default=Value(StockState.OK),
+                output_field=CharField(),
+            )
+        )
+    )
+
+
+def material_stock_get(*, tenant: Tenant, material_id: int) -> Material:
+    """One material as `material_stock_list` shows it."""
+    try:
+        return material_stock_list(tenant=tenant).get(pk=material_id)
+    except (Material.DoesNotExist, ValueError, TypeError):
+        raise NotFound("Material not found.") from None
 
 
 def routing_step_get(*, tenant: Tenant, routing_step_id: int) -> RoutingStep:

@@ -1,5 +1,5 @@
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from django.db import transaction
 from django.db.models import F
@@ -9,7 +9,7 @@ from mfapp.audit.services import audit_record
 from mfapp.catalog.models import BomLine, Material, Product, RoutingStep
 from mfapp.catalog.selectors import material_get
 from mfapp.core.crud import instance_delete, instance_update, reject_unknown_fields
-from mfapp.core.exceptions import ApplicationError
+from mfapp.core.exceptions import ApplicationError, NotFound
 from mfapp.core.transitions import ensure_same_tenant, lock
 from mfapp.core.validation import clean_and_save
 from mfapp.tenancy.actors import Actor
@@ -224,3 +224,64 @@ def routing_step_update(
 
 def routing_step_delete(*, actor: Actor, routing_step: RoutingStep) -> None:
     instance_delete(actor=actor, instance=routing_step, permission="catalog.manage")
+
+
+@transaction.atomic
+def routing_step_move(
+    *, actor: Actor, routing_step: RoutingStep, direction: Literal["up", "down"]
+) -> RoutingStep:
+    """Swap a step with its neighbour ("up" = one place earlier) and renumber the product's
+    routing 10, 20, 30 ... in the same transaction. The product row is locked, so two people
+    reordering the same routing take turns. Moving the first step up or the last step down
+    changes nothing."""
+    require_permission(actor, "catalog.manage")
+    if direction not in ("up", "down"):
+        raise ApplicationError(
+            "Move a step up or down.", {"fields": {"direction": ["Use up or down."]}}
+        )
+    ensure_same_tenant(actor, routing_step)
+    product = lock(actor, routing_step.product)
+    steps = list(
+        RoutingStep.objects.for_tenant(actor.tenant)
+        .filter(product=product)
+        .order_by("sequence", "pk")
+    )
+    index = next((i for i, step in enumerate(steps) if step.pk == routing_step.pk), None)
+    if index is None:  # removed meanwhile
+        raise NotFound("Routing step not found.")
+    moved = steps[index]
+    other = index - 1 if direction == "up" else index + 1
+    if not 0 <= other < len(steps):
+        return moved
+    steps[index], steps[other] = steps[other], steps[index]
+    before = moved.sequence
+    _routing_renumber(actor=actor, steps=steps)
+    audit_record(
+        actor=actor,
+        verb="routing_step.moved",
+        target=moved,
+        before={"sequence": before},
+        after={"sequence": moved.sequence},
+        message=f"Moved {direction}.",
+    )
+    return moved
+
+
+def _routing_renumber(*, actor: Actor, steps: list[RoutingStep]) -> None:
+    """Give `steps` (all steps of one product, in their new order) the sequences 10, 20, 30 ...
+
+    Sequences are unique per product and checked row by row, so the changed rows first move
+    above every current and every final number, then to their final numbers."""
+    final = {step.pk: (position + 1) * 10 for position, step in enumerate(steps)}
+    changed = [step for step in steps if step.sequence != final[step.pk]]
+    if not changed:
+        return
+    parking = max(max(step.sequence for step in steps), 10 * len(steps)) + 1
+    now = timezone.now()
+    scoped = RoutingStep.objects.for_tenant(actor.tenant)
+    for offset, step in enumerate(changed):
+        step.sequence, step.updated_at = parking + offset, now
+    scoped.bulk_update(changed, ["sequence", "updated_at"])
+    for step in changed:
+        step.sequence = final[step.pk]
+    scoped.bulk_update(changed, ["sequence"])
