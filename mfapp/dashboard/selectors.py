@@ -24,6 +24,7 @@ from django.db.models.functions import Coalesce, Greatest, TruncDate
 
 from mfapp.machines.models import Machine
 from mfapp.orders.models import Order
+from mfapp.orders.selectors import orders_late_q, site_timezones
 from mfapp.production.models import Batch, BatchOperation
 from mfapp.scheduling.adapter import Windows, minutes_between, subtract, working_windows
 from mfapp.tenancy.models import Site, Tenant
@@ -85,23 +86,15 @@ def order_figures(*, tenant: Tenant, now: datetime) -> OrderFigures:
     week_start = today - timedelta(days=today.weekday())
     week_end = week_start + timedelta(days=6)
     # Late and on time depend on the day at each order's site: one condition per zone in use.
-    zones = sorted(
-        set(
-            Site.objects.for_tenant(tenant)
-            .order_by("timezone")
-            .values_list("timezone", flat=True)
-            .distinct()
-        )
-    )
+    zones = site_timezones(tenant=tenant)
     if not zones:  # no site, so no order either
         return OrderFigures(today, week_start, week_end, 0, 0, 0, 0)
     orders = Order.objects.for_tenant(tenant)
-    late_by_zone, on_time_by_zone = [], []
+    on_time_by_zone = []
     for index, zone in enumerate(zones):
         tz = ZoneInfo(zone)
         alias = f"shipped_on_{index}"
         orders = orders.alias(**{alias: TruncDate("shipped_at", tzinfo=tz)})
-        late_by_zone.append(Q(site__timezone=zone, due_date__lt=now.astimezone(tz).date()))
         on_time_by_zone.append(Q(site__timezone=zone, **{f"{alias}__lte": F("due_date")}))
     open_orders = ~Q(status__in=_CLOSED)
     shipped = Q(status=Order.Status.SHIPPED, shipped_at__gte=now - timedelta(days=ON_TIME_DAYS))
@@ -110,7 +103,7 @@ def order_figures(*, tenant: Tenant, now: datetime) -> OrderFigures:
         due_this_week=Count(
             "id", filter=open_orders & Q(due_date__gte=week_start, due_date__lte=week_end)
         ),
-        late=Count("id", filter=open_orders & reduce(or_, late_by_zone)),
+        late=Count("id", filter=orders_late_q(tenant=tenant, now=now, zones=zones)),
         shipped_recently=Count("id", filter=shipped),
         shipped_on_time=Count("id", filter=shipped & reduce(or_, on_time_by_zone)),
     )

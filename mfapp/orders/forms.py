@@ -35,6 +35,7 @@ class OrderFilterForm(forms.Form):
     customer = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
     due_from = forms.DateField(label="Due from", required=False, widget=DateInput())
     due_to = forms.DateField(label="Due to", required=False, widget=DateInput())
+    late = forms.BooleanField(label="Late only", required=False)
 
     def __init__(self, *args: Any, customer_choices: Choices, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -1,4 +1,6 @@
 from datetime import date, datetime
+from functools import reduce
+from operator import or_
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Prefetch, Q, QuerySet
@@ -7,7 +9,7 @@ from django.utils import timezone
 from mfapp.core.exceptions import NotFound
 from mfapp.orders.models import Customer, Order, OrderLine
 from mfapp.production.models import Batch
-from mfapp.tenancy.models import Tenant
+from mfapp.tenancy.models import Site, Tenant
 
 
 def customer_get(*, tenant: Tenant, customer_id: int) -> Customer:
@@ -49,6 +51,7 @@ def order_list(
     due_from: date | None = None,
     due_to: date | None = None,
     search: str = "",
+    late: bool = False,
 ) -> QuerySet[Order]:
     """`with_lines`: each order's lines (and their products) in one extra query per page.
     `due_from`/`due_to` include both days; `search` is part of the number or customer name."""
@@ -69,7 +72,28 @@ def order_list(
         qs = qs.filter(due_date__lte=due_to)
     if search:
         qs = qs.filter(Q(number__icontains=search) | Q(customer__name__icontains=search))
+    if late:
+        qs = qs.filter(orders_late_q(tenant=tenant, now=timezone.now()))
     return qs.order_by("-created_at", "-id")
+
+
+def site_timezones(*, tenant: Tenant) -> list[str]:
+    """The time zones of the tenant's sites, each once."""
+    rows = Site.objects.for_tenant(tenant).order_by("timezone").values_list("timezone", flat=True)
+    return sorted(set(rows))
+
+
+def orders_late_q(*, tenant: Tenant, now: datetime, zones: list[str] | None = None) -> Q:
+    """Open orders past their due date, the day being the one at each order's site: one
+    condition per time zone in use (`zones`, else one small query lists them)."""
+    if zones is None:
+        zones = site_timezones(tenant=tenant)
+    by_zone = [
+        Q(site__timezone=zone, due_date__lt=now.astimezone(ZoneInfo(zone)).date()) for zone in zones
+    ]
+    if not by_zone:
+        return Q(pk__in=[])
+    return ~Q(status__in=(Order.Status.SHIPPED, Order.Status.CANCELLED)) & reduce(or_, by_zone)
 
 
 def order_is_late(order: Order, *, now: datetime | None = None) -> bool:

@@ -88,6 +88,7 @@ def order_list_view(request: TenantHtmxRequest) -> HttpResponse:
             "due_from": data.get("due_from"),
             "due_to": data.get("due_to"),
             "search": (data.get("q") or "").strip(),
+            "late": bool(data.get("late")),
         }
     page = Paginator(order_list(tenant=tenant, **filters), PER_PAGE).get_page(
         request.GET.get("page")

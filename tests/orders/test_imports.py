@@ -312,7 +312,7 @@ def test_more_than_1000_rows_are_refused(tenant, shop):
 
 
 def test_1000_rows_are_within_the_limit(tenant, shop):
-    # given: 5,000 rows, the last one invalid (so the check runs but nothing is created)
+    # given: 1,000 rows, the last one invalid (so the check runs but nothing is created)
     text = HEADER + "SO-1,Bike Shop,2030-03-31,,BRK-1,5\n" * (MAX_ROWS - 1)
     text += "SO-1,Bike Shop,2030-03-31,,BRK-1,0\n"
 

@@ -63,7 +63,7 @@ def test_the_page_documents_the_columns_and_offers_the_example(client, tenant):
     ]
     assert f'href="{EXAMPLE}"' in html
     assert 'enctype="multipart/form-data"' in html
-    assert "at most 1 MB and 5,000 rows" in html
+    assert "at most 1 MB and 1,000 rows" in html
 
 
 def test_a_good_file_creates_its_orders_and_goes_to_the_list(client, tenant, shop):

@@ -97,6 +97,8 @@ def test_the_list_shows_every_order_newest_first_with_the_late_marker(
         ({"q": "café"}, ["SO-4", "SO-3"]),
         ({"q": "nothing like it"}, []),
         ({"status": "draft", "customer": "bikes", "q": "SO"}, ["SO-1"]),
+        ({"late": "1"}, ["SO-1"]),  # open and past due; shipped and cancelled ones are not late
+        ({"late": "", "q": "SO"}, ["SO-4", "SO-3", "SO-2", "SO-1"]),
     ],
 )
 def test_filters_narrow_the_list_by_plain_get(client, tenant, orders, query, expected):
