@@ -5,32 +5,33 @@ from django.urls import NoReverseMatch, reverse
 
 from mfapp.tenancy.permissions import PERMISSIONS
 
-# The main navigation: (label, URL name, namespace that marks it current).
+# The main navigation: (label, URL name). An item is current on every page under its URL.
 NAVIGATION = [
-    ("Dashboard", "home", "dashboard"),
-    ("Orders", "orders:order-list", "orders"),
-    ("Batches", "production:batch-board", "production"),
-    ("Shop floor", "shopfloor:machine-list", "shopfloor"),
-    ("Plan", "scheduling:plan", "scheduling"),
-    ("Products", "catalog:product-list", "catalog"),
-    ("Machines", "machines:machine-list", "machines"),
-    ("Reports", "sustainability:report-list", "sustainability"),
-    ("Settings", "tenancy:site-list", "tenancy"),
+    ("Dashboard", "home"),
+    ("Orders", "orders:order-list"),
+    ("Batches", "production:batch-board"),
+    ("Shop floor", "shopfloor:machine-list"),
+    ("Plan", "scheduling:plan"),
+    ("Products", "catalog:product-list"),
+    ("Materials", "catalog:material-list"),
+    ("Machines", "machines:machine-list"),
+    ("Reports", "sustainability:report-list"),
+    ("Settings", "tenancy:site-list"),
 ]
 
 
 def tenant(request: HttpRequest) -> dict[str, Any]:
     membership = getattr(request, "membership", None)
     role = membership.role if membership is not None else None
-    match = getattr(request, "resolver_match", None)
-    current = match.namespace if match is not None and match.namespace else "dashboard"
     navigation = []
     if membership is not None:
-        for label, name, namespace in NAVIGATION:
+        for label, name in NAVIGATION:
             try:
-                navigation.append((label, reverse(name), namespace == current))
+                url = reverse(name)
             except NoReverseMatch:  # an app without pages is simply not in the menu
                 continue
+            current = request.path == url or (url != "/" and request.path.startswith(url))
+            navigation.append((label, url, current))
     return {
         "tenant": getattr(request, "tenant", None),
         "membership": membership,
