@@ -321,7 +321,7 @@ def test_adding_a_material_to_the_bom(client, tenant):
     html = response.content.decode()
     assert response.status_code == 200
     assert html.strip().startswith('<section class="card" id="bom"')
-    assert [row[:3] for row in table_rows(html)] == [["PLA black PLA", "0.2500 kg", "5 %"]]
+    assert [row[:3] for row in table_rows(html)] == [["PLA black PLA", "0.25 kg", "5 %"]]
     assert _bom(product) == [("PLA", Decimal("0.2500"), Decimal("5.00"))]
     # the add form now offers only the materials not on the bill yet
     assert f'<option value="{pla.pk}">' not in html
@@ -397,7 +397,7 @@ def test_editing_a_bom_line_inline(client, tenant):
     assert f'<tr id="bom-{line.pk}" class="editing">' in editing.content.decode()
     assert 'name="quantity_per_unit" value="0.1500"' in editing.content.decode()
     assert saved.status_code == 200
-    assert [row[1:3] for row in table_rows(saved.content.decode())] == [["0.3000 kg", "2.50 %"]]
+    assert [row[1:3] for row in table_rows(saved.content.decode())] == [["0.3 kg", "2.50 %"]]
     assert refused.status_code == 400
     assert form_errors(refused.content.decode()) == {
         f"bom-{line.pk}-quantity_per_unit": ["This field is required."]

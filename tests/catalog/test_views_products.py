@@ -305,7 +305,7 @@ def test_the_detail_page_for_a_viewer_has_no_edit_controls(client, tenant):
     assert table_rows(html) == [
         ["10", "FDM printing (1)", "FDM printing", "5", "12.50", "none"],
         ["20", "Inspection (2)", "Inspection", "5", "1", "none"],
-        ["PLA black PLA", "0.1200 kg", "5 %"],
+        ["PLA black PLA", "0.12 kg", "5 %"],
     ]
     for control in ("Edit details", "Add a step", "Add a material", "Remove", "Delete A-1"):
         assert control not in html

@@ -188,7 +188,7 @@ def test_machine_page_shows_the_current_operation(client, tenant, system):
     assertContains(
         response,
         f"""<dl class="facts">
-          <dt>Batch</dt><dd>LOT-A</dd>
+          <dt>Batch</dt><dd><a href="/batches/{first.batch_id}/">LOT-A</a></dd>
           <dt>Product</dt><dd>Hinge <span class="muted">HNG-1</span></dd>
           <dt>Step</dt><dd>10 · {first.name}</dd>
           <dt>Quantity</dt><dd>10 of 10 planned</dd>
