@@ -278,6 +278,19 @@ def test_plain_cpsat_baseline():
     assert validate(problem, result.plan) == []
 
 
+def test_cpsat_takes_repeated_parameters_such_as_ignored_subsolvers():
+    from mfapp.scheduling.core.cpsat import solve_cpsat
+
+    problem = read_jobshop(FT06)
+
+    outcome = solve_cpsat(
+        problem, hint=None, time_limit=5, params={"ignore_subsolvers": ["ls", "fj"]}
+    )
+
+    assert outcome.status == "OPTIMAL"
+    assert evaluate(problem, outcome.plan).makespan == 55
+
+
 def test_plain_cpsat_refuses_app_features():
     problem = single_ops((Machine(0, changeover=3),), [({0: 5}, "PLA")])
 

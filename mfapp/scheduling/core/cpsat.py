@@ -116,7 +116,7 @@ def _params(
     for name, value in (extra or {}).items():
         field_value = getattr(solver.parameters, name)
         if hasattr(field_value, "extend"):  # repeated field
-            del field_value[:]
+            field_value.clear()
             field_value.extend(value)
         else:
             setattr(solver.parameters, name, value)
