@@ -18,6 +18,16 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # live_server + Play
 
 REQUIRE_SERVICES = os.environ.get("MFAPP_REQUIRE_SERVICES") == "1"
 CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 QUEUES = ["default", "scheduling", "reports", "webhooks"]
 REDIS_URL = settings.CELERY_BROKER_URL or os.environ.get(
     "MFAPP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"
@@ -78,6 +88,19 @@ def system(tenant):
     from mfapp.tenancy.selectors import system_actor
 
     return system_actor(tenant=tenant)
+
+
+@pytest.fixture
+def chromium_browser():
+    """Debian's Chromium, headless, through Playwright; closed (with its pages) after the test."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 @pytest.fixture(autouse=True)

@@ -20,13 +20,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Locator, Page, expect, sync_playwright
+from playwright.sync_api import Locator, Page, expect
 
 from mfapp.orders.models import Order
 from mfapp.production.models import Batch, BatchOperation, QualityCheck
 from mfapp.tenancy.models import Membership, Site, Tenant
-from tests.browser.test_admin_browser import CHROMIUM_ARGS
-from tests.conftest import CHROMIUM
 
 pytestmark = [pytest.mark.chromium, pytest.mark.django_db(transaction=True)]
 
@@ -57,17 +55,12 @@ def screen(request):
 
 
 @pytest.fixture
-def page(screen):
+def page(chromium_browser, screen):
     expect.set_options(timeout=TIMEOUT_MS)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(locale="en-GB", **SCREENS[screen])
-            page = context.new_page()
-            page.set_default_timeout(TIMEOUT_MS)
-            yield page
-        finally:
-            browser.close()
+    context = chromium_browser.new_context(locale="en-GB", **SCREENS[screen])
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    return page
 
 
 @pytest.fixture
@@ -205,7 +198,7 @@ def test_a_newcomers_day(live_server, eager_tasks, page, shots, screen):
     bom.get_by_label("Scrap allowance (%)").fill("5")
     bom.get_by_role("button", name="Add material").click()
     expect(page.locator("#bom tbody tr")).to_have_count(1)
-    expect(page.locator("#bom tbody td[data-label='Quantity per unit']")).to_have_text("0.0350 kg")
+    expect(page.locator("#bom tbody td[data-label='Quantity per unit']")).to_have_text("0.035 kg")
     shots(page, "product")
 
     # --- An order from a new customer, confirmed ---------------------------------------------

@@ -4,12 +4,11 @@ place with its error), reordered and trimmed, and stock booked inline, also on a
 from decimal import Decimal
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from mfapp.catalog.models import Material, RoutingStep
-from tests.conftest import CHROMIUM
+from tests.browser_helpers import log_in
 from tests.factories import (
-    DEFAULT_PASSWORD,
     MaterialFactory,
     MembershipFactory,
     ProductFactory,
@@ -19,35 +18,12 @@ from tests.factories import (
 
 pytestmark = [pytest.mark.chromium, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 PHONE = {"viewport": {"width": 390, "height": 844}}
-
-
-@pytest.fixture
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def _log_in(browser, live_server, user, path, **context):
     page = browser.new_context(**context).new_page()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("E-mail").fill(user.email)
-    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server, user)
     page.goto(f"{live_server.url}{path}")
     return page
 
@@ -65,7 +41,7 @@ def _no_sideways_scrolling(page):
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
-def test_live_search_and_the_routing_edited_inline(live_server, browser):
+def test_live_search_and_the_routing_edited_inline(live_server, chromium_browser):
     # given
     tenant = TenantFactory()
     manager = MembershipFactory(tenant=tenant, role="manager").user
@@ -75,7 +51,7 @@ def test_live_search_and_the_routing_edited_inline(live_server, browser):
         RoutingStepFactory(
             tenant=tenant, product=product, sequence=sequence, name=name, run_minutes_per_unit=1
         )
-    page = _log_in(browser, live_server, manager, "/products/")
+    page = _log_in(chromium_browser, live_server, manager, "/products/")
 
     # live search: typing filters the table without a page load
     page.get_by_label("Search SKU or name").fill("brk")
@@ -107,12 +83,12 @@ def test_live_search_and_the_routing_edited_inline(live_server, browser):
     assert _routing(product) == [(20, "Inspect", Decimal("1.00")), (30, "Sand", Decimal("3.00"))]
 
 
-def test_stock_is_booked_inline_on_a_phone(live_server, browser):
+def test_stock_is_booked_inline_on_a_phone(live_server, chromium_browser):
     # given
     tenant = TenantFactory()
     manager = MembershipFactory(tenant=tenant, role="manager").user
     resin = MaterialFactory(tenant=tenant, name="Resin", unit="l", stock_on_hand=Decimal("2"))
-    page = _log_in(browser, live_server, manager, "/materials/", **PHONE)
+    page = _log_in(chromium_browser, live_server, manager, "/materials/", **PHONE)
     assert _no_sideways_scrolling(page)
 
     row = page.locator(f"#material-{resin.pk}")

@@ -2,13 +2,12 @@
 service's message in place, and the live board refreshes without eating a half-typed change."""
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from mfapp.machines.models import Machine
 from mfapp.machines.services import machine_change_status
-from tests.conftest import CHROMIUM
+from tests.browser_helpers import log_in
 from tests.factories import (
-    DEFAULT_PASSWORD,
     MachineFactory,
     MembershipFactory,
     SiteFactory,
@@ -18,35 +17,11 @@ from tests.factories import (
 
 pytestmark = [pytest.mark.chromium, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
-
-@pytest.fixture
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
 
 def _log_in(browser, live_server, user, **context):
     page = browser.new_context(**context).new_page()
     page.clock.install()  # the 10 s poll runs when the test says so
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("E-mail").fill(user.email)
-    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server, user)
     page.goto(f"{live_server.url}/machines/")
     return page
 
@@ -55,14 +30,14 @@ def _status(machine):
     return Machine.objects.for_tenant(machine.tenant_id).get(pk=machine.pk).status
 
 
-def test_inline_status_change_and_live_refresh(live_server, browser):
+def test_inline_status_change_and_live_refresh(live_server, chromium_browser):
     # given
     tenant = TenantFactory()
     operator = MembershipFactory(tenant=tenant, role="operator").user
     site = SiteFactory(tenant=tenant, name="Kiel")
     prusa = MachineFactory(tenant=tenant, site=site, name="Prusa A")
     mill = MachineFactory(tenant=tenant, site=site, name="Mill B", kind="cnc-mill")
-    page = _log_in(browser, live_server, operator)
+    page = _log_in(chromium_browser, live_server, operator)
     row = page.locator(f"#machine-{prusa.pk}")
 
     # a refused change (no reason) comes back in place with the service's field error
@@ -97,12 +72,12 @@ def test_inline_status_change_and_live_refresh(live_server, browser):
     expect(page.locator(f"#machine-{prusa.pk} .chip")).to_have_text("Available")
 
 
-def test_the_board_fits_a_phone(live_server, browser):
+def test_the_board_fits_a_phone(live_server, chromium_browser):
     tenant = TenantFactory()
     manager = MembershipFactory(tenant=tenant, role="manager").user
     MachineFactory(tenant=tenant, site=SiteFactory(tenant=tenant), name="Prusa A")
 
-    page = _log_in(browser, live_server, manager, viewport={"width": 390, "height": 844})
+    page = _log_in(chromium_browser, live_server, manager, viewport={"width": 390, "height": 844})
     page.locator("summary").click()
 
     width = page.evaluate("document.documentElement.scrollWidth")

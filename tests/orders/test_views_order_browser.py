@@ -5,9 +5,8 @@ import pytest
 from django.urls import reverse
 
 from mfapp.orders.models import Order
-from tests.conftest import CHROMIUM
+from tests.browser_helpers import log_in
 from tests.factories import (
-    DEFAULT_PASSWORD,
     CustomerFactory,
     MembershipFactory,
     OrderFactory,
@@ -16,27 +15,15 @@ from tests.factories import (
 )
 
 pytestmark = [pytest.mark.chromium, pytest.mark.django_db(transaction=True)]
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run"]
 
 
 @pytest.fixture
-def page(live_server, tenant):
+def page(chromium_browser, live_server, tenant):
     """A logged-in manager's browser tab on a phone-sized screen."""
-    from playwright.sync_api import sync_playwright
-
     membership = MembershipFactory(tenant=tenant, role="manager")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            tab = browser.new_page(viewport={"width": 390, "height": 844})
-            tab.goto(f"{live_server.url}{reverse('login')}")
-            tab.get_by_label("E-mail").fill(membership.user.email)
-            tab.get_by_label("Password").fill(DEFAULT_PASSWORD)
-            tab.get_by_role("button", name="Log in").click()
-            tab.wait_for_url(f"{live_server.url}/")
-            yield tab
-        finally:
-            browser.close()
+    tab = chromium_browser.new_page(viewport={"width": 390, "height": 844})
+    log_in(tab, live_server, membership.user)
+    return tab
 
 
 def test_add_line_fetches_a_fourth_row_that_is_saved_with_the_order(page, live_server, tenant):

@@ -14,9 +14,8 @@ from django.urls import reverse
 
 from mfapp.catalog.models import Material
 from mfapp.production.models import Batch, BatchOperation, MaterialConsumption, QualityCheck
-from tests.conftest import CHROMIUM
+from tests.browser_helpers import log_in
 from tests.factories import (
-    DEFAULT_PASSWORD,
     BatchOperationFactory,
     BomLineFactory,
     CustomerFactory,
@@ -31,7 +30,6 @@ from tests.factories import (
     SiteFactory,
     batch_with_operations,
 )
-from tests.production.test_views_board import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.django_db
 
@@ -677,24 +675,12 @@ def test_no_production_page_has_an_inline_script(client, tenant):
 
 # --- in a real browser -----------------------------------------------------------------------
 @pytest.fixture
-def browser_page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser.new_page()
-        finally:
-            browser.close()
+def browser_page(chromium_browser):
+    return chromium_browser.new_page()
 
 
 def _log_in_browser(page, live_server, tenant, role="manager"):
-    membership = MembershipFactory(tenant=tenant, role=role)
-    page.goto(f"{live_server.url}{reverse('login')}")
-    page.get_by_label("E-mail").fill(membership.user.email)
-    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server.url}/")
+    log_in(page, live_server, MembershipFactory(tenant=tenant, role=role).user)
 
 
 @pytest.mark.chromium

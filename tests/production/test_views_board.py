@@ -12,9 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from mfapp.production.models import Batch, BatchOperation
-from tests.conftest import CHROMIUM
+from tests.browser_helpers import log_in
 from tests.factories import (
-    DEFAULT_PASSWORD,
     MembershipFactory,
     OrderFactory,
     OrderLineFactory,
@@ -479,28 +478,9 @@ def test_moves_are_post_only(client, tenant):
 
 
 # --- in a real browser -----------------------------------------------------------------------
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run"]
-
-
 @pytest.fixture
-def browser_page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser.new_page()
-        finally:
-            browser.close()
-
-
-def _log_in_browser(page, live_server, tenant):
-    membership = MembershipFactory(tenant=tenant, role="manager")
-    page.goto(f"{live_server.url}{reverse('login')}")
-    page.get_by_label("E-mail").fill(membership.user.email)
-    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server.url}/")
+def browser_page(chromium_browser):
+    return chromium_browser.new_page()
 
 
 @pytest.mark.chromium
@@ -512,7 +492,7 @@ def test_in_the_browser_drag_and_drop_and_buttons_move_batches(live_server, brow
     dragged = _with_machines(_batch(tenant, "LOT-DRAG"))
     clicked = _batch(tenant, "LOT-CLICK")
     refused = _batch(tenant, "LOT-NOPE")
-    _log_in_browser(page, live_server, tenant)
+    log_in(page, live_server, MembershipFactory(tenant=tenant, role="manager").user)
     page.goto(f"{live_server.url}{BOARD}")
     events = []
     page.evaluate("document.body.addEventListener('batchChanged', e => window.__moved = e.detail)")

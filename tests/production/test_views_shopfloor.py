@@ -14,6 +14,7 @@ from mfapp.catalog.capabilities import Capability
 from mfapp.machines.models import Machine
 from mfapp.production.models import Batch, BatchOperation
 from mfapp.production.services import operation_finish, operation_pause, operation_start
+from tests.browser_helpers import log_in
 from tests.factories import (
     MembershipFactory,
     ProductFactory,
@@ -688,21 +689,9 @@ def test_unknown_actions_and_get_requests_are_refused(client, tenant):
 
 
 # --- in a real browser -----------------------------------------------------------------------
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run"]
-
-
 @pytest.fixture
-def browser_page():
-    from playwright.sync_api import sync_playwright
-
-    from tests.conftest import CHROMIUM
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser.new_page()
-        finally:
-            browser.close()
+def browser_page(chromium_browser):
+    return chromium_browser.new_page()
 
 
 @pytest.mark.chromium
@@ -710,17 +699,10 @@ def browser_page():
 def test_in_the_browser_an_operator_runs_an_operation(live_server, browser_page, tenant):
     from playwright.sync_api import expect
 
-    from tests.factories import DEFAULT_PASSWORD
-
     # given: an operator at the printer page, the first step of LOT-A planned on it
     page = browser_page
     printer, _, first, _ = _floor(tenant)
-    membership = MembershipFactory(tenant=tenant, role="operator")
-    page.goto(f"{live_server.url}{reverse('login')}")
-    page.get_by_label("E-mail").fill(membership.user.email)
-    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server.url}/")
+    log_in(page, live_server, MembershipFactory(tenant=tenant, role="operator").user)
     page.goto(f"{live_server.url}{_page(printer)}")
     polls = []
     page.on("response", lambda r: polls.append(r.status) if "version=" in r.url else None)
