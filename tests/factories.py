@@ -12,7 +12,7 @@ uses `manager.create(...)` and no factory uses `django_get_or_create`.
 import hashlib
 import secrets
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -35,6 +35,12 @@ from mfapp.machines.models import EnergyReading, Machine, MaintenanceWindow
 from mfapp.orders.models import Customer, Order, OrderLine
 from mfapp.production.models import Batch, BatchOperation, MaterialConsumption, QualityCheck
 from mfapp.scheduling.models import ScheduleRun
+from mfapp.sustainability.models import (
+    EmissionFactor,
+    FactorOverride,
+    SustainabilityReport,
+    SustainabilitySettings,
+)
 from mfapp.tenancy.actors import Actor
 from mfapp.tenancy.models import ApiKey, Membership, Site, Tenant
 from mfapp.tenancy.selectors import actor_for_member
@@ -522,3 +528,58 @@ class InvitationFactory(TenantScopedFactory[Invitation]):
         invitation = super()._build(model_class, *args, **kwargs)
         invitation.raw_token = raw_token
         return invitation
+
+
+# --- sustainability --------------------------------------------------------------------------
+class EmissionFactorFactory(DjangoModelFactory[EmissionFactor]):
+    class Meta:
+        model = EmissionFactor
+
+    kind = "other"
+    key = factory.Sequence(lambda n: f"test-factor-{n}")
+    value = Decimal("1.000000")
+    unit = "kgCO2e/kg"
+    year = 2025
+    source = "Test factor"
+
+
+class FactorOverrideFactory(TenantScopedFactory[FactorOverride]):
+    class Meta:
+        model = FactorOverride
+
+    tenant = factory.SubFactory(TenantFactory)
+    kind = FactorOverride.Kind.MATERIAL
+    key = factory.Sequence(lambda n: f"material-{n}")
+    site = None
+    value = Decimal("2.500000")
+    unit = "kgCO2e/kg"
+    year = 2025
+    source = "Supplier EPD"
+
+
+class SustainabilitySettingsFactory(TenantScopedFactory[SustainabilitySettings]):
+    class Meta:
+        model = SustainabilitySettings
+
+    tenant = factory.SubFactory(TenantFactory)
+    delivery_mode = "van_diesel"
+    road_factor = Decimal("1.30")
+    baseline_description = "Made in Shenzhen, shipped by sea to Hamburg, then trucked"
+    baseline_legs = factory.LazyFunction(
+        lambda: [{"mode": "sea_container", "km": 19000}, {"mode": "hgv_artic", "km": 700}]
+    )
+
+
+class SustainabilityReportFactory(TenantScopedFactory[SustainabilityReport]):
+    class Meta:
+        model = SustainabilityReport
+
+    tenant = factory.SubFactory(TenantFactory)
+    site = None
+    period_start = factory.Sequence(lambda n: date(2025, 1, 1) + timedelta(days=n))
+    period_end = factory.LazyAttribute(lambda o: o.period_start + timedelta(days=30))
+    status = SustainabilityReport.Status.SUCCEEDED
+    progress = 100
+    data = factory.LazyFunction(
+        lambda: {"schema": "mfapp.sustainability.report/1", "totals": {"total_kgco2e": 1.5}}
+    )

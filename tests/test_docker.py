@@ -273,7 +273,19 @@ def test_dockerfile_runtime_contract():
     joined = "\n".join(f"{keyword} {args}" for keyword, args in instructions)
 
     assert ("EXPOSE", "8000") in instructions
-    assert "apt-get" not in joined
+    # One apt layer: the system libraries WeasyPrint needs for the PDF reports, nothing else.
+    apt_runs = [args for keyword, args in instructions if keyword == "RUN" and "apt-get" in args]
+    assert len(apt_runs) == 1
+    (apt,) = apt_runs
+    assert "--no-install-recommends" in apt
+    assert "rm -rf /var/lib/apt/lists/*" in apt
+    packages = set(apt.split("--no-install-recommends", 1)[1].split("&&")[0].split())
+    assert packages == {
+        "libpango-1.0-0",
+        "libpangoft2-1.0-0",
+        "libharfbuzz-subset0",
+        "fonts-dejavu-core",
+    }
     assert "--no-cache-dir" in joined
     assert "PYTHONDONTWRITEBYTECODE=1" in joined
     assert "PYTHONUNBUFFERED=1" in joined

@@ -22,7 +22,12 @@ from mfapp.catalog.services import (
     routing_step_create,
 )
 from mfapp.machines.models import Machine
-from mfapp.machines.services import machine_change_status, machine_create, maintenance_window_create
+from mfapp.machines.services import (
+    energy_reading_record_many,
+    machine_change_status,
+    machine_create,
+    maintenance_window_create,
+)
 from mfapp.orders.models import Customer, Order
 from mfapp.orders.services import (
     customer_create,
@@ -40,6 +45,11 @@ from mfapp.production.services import (
     operation_finish,
     operation_start,
     quality_check_record,
+)
+from mfapp.sustainability.factor_data import ensure_factors_loaded
+from mfapp.sustainability.services import (
+    report_generate_for_period,
+    sustainability_settings_update,
 )
 from mfapp.tenancy.actors import Actor
 from mfapp.tenancy.models import Membership, Site, Tenant
@@ -364,12 +374,14 @@ def seed_demo(*, seed: int = 2026) -> SeedResult:
     """Create what is missing; a tenant that exists already is left as it is (idempotent)."""
     result = SeedResult()
     _staff_user()
+    ensure_factors_loaded()  # a flushed database has lost the data migration's factor rows
     for spec in DEMO_TENANTS:
         if Tenant.objects.filter(slug=spec.slug).exists():
             result.skipped.append(spec.slug)
             continue
         with transaction.atomic():
-            _seed_tenant(spec, random.Random(f"{seed}-{spec.slug}"))  # noqa: S311 - demo data
+            tenant = _seed_tenant(spec, random.Random(f"{seed}-{spec.slug}"))  # noqa: S311
+        _seed_reports(tenant)  # after the commit: reports read the finished history
         result.created.append(spec.slug)
     return result
 
@@ -399,7 +411,7 @@ def _member(tenant: Tenant, email: str, role: str) -> None:
     )
 
 
-def _seed_tenant(spec: TenantSpec, rng: random.Random) -> None:
+def _seed_tenant(spec: TenantSpec, rng: random.Random) -> Tenant:
     owner_email = next(email for email, role in spec.members.items() if role == "owner")
     first_site = spec.sites[0]
     tenant = tenant_create(
@@ -446,6 +458,81 @@ def _seed_tenant(spec: TenantSpec, rng: random.Random) -> None:
     history.current_orders()
     history.open_order_book(count=12 if spec.slug == "northwind" else 6)
     _seed_machine_states(actor, sites)  # confirming orders queued each site's first plan
+    _seed_sustainability(actor, spec)
+    return tenant
+
+
+# Where the demo businesses would otherwise buy: made in Shenzhen, by sea to Hamburg (or
+# Marseille), then by truck.
+DEMO_BASELINES = {
+    "northwind": (
+        "Made in Shenzhen, shipped by sea to Hamburg, then trucked",
+        [{"mode": "sea_container", "km": 19000}, {"mode": "hgv_artic", "km": 700}],
+    ),
+    "rhone": (
+        "Made in Shenzhen, shipped by sea to Marseille, then trucked",
+        [{"mode": "sea_container", "km": 16500}, {"mode": "hgv_artic", "km": 320}],
+    ),
+}
+
+
+def _seed_sustainability(actor: Actor, spec: TenantSpec) -> None:
+    """Report settings with a baseline, and a little meter history: hourly interval readings
+    on the busiest printer and a cumulative register on the mill or laser, over the history."""
+    description, legs = DEMO_BASELINES[spec.slug]
+    sustainability_settings_update(
+        actor=actor,
+        delivery_mode="van_diesel",
+        road_factor=Decimal("1.30"),
+        baseline_description=description,
+        baseline_legs=legs,
+    )
+    machines = list(Machine.objects.for_tenant(actor.tenant).order_by("pk"))
+    printer = next(m for m in machines if m.kind == "fdm-printer")
+    metered = next(m for m in machines if m.kind in ("cnc-mill", "laser-cutter"))
+    now = timezone.now().replace(minute=0, second=0, microsecond=0)
+    start = now - timedelta(days=HISTORY_DAYS)
+    hours = int((now - start).total_seconds() // 3600)
+    interval = [
+        {
+            "machine_id": printer.pk,
+            "kind": "interval",
+            "kwh": Decimal("0.0950")
+            if (start + timedelta(hours=h)).hour in range(7, 19)
+            else Decimal("0.0080"),
+            "interval_start": start + timedelta(hours=h),
+            "recorded_at": start + timedelta(hours=h + 1),
+            "source": "smart-plug-01",
+        }
+        for h in range(hours)
+    ]
+    register, cumulative = Decimal("1520.0000"), []
+    for h in range(0, hours + 1, 1):
+        at = start + timedelta(hours=h)
+        cumulative.append(
+            {
+                "machine_id": metered.pk,
+                "kind": "cumulative",
+                "kwh": register,
+                "recorded_at": at,
+                "source": "meter-02",
+            }
+        )
+        register += Decimal("1.2500") if at.hour in range(8, 17) else Decimal("0.0500")
+    for rows in (interval, cumulative):
+        for index in range(0, len(rows), 1000):
+            energy_reading_record_many(actor=actor, readings=rows[index : index + 1000])
+
+
+def _seed_reports(tenant: Tenant) -> None:
+    """The last full month and the last 90 days, so the report page has something to show."""
+    today = timezone.localdate()
+    last_month_end = today.replace(day=1) - timedelta(days=1)
+    for start, end in (
+        (last_month_end.replace(day=1), last_month_end),
+        (today - timedelta(days=90), today - timedelta(days=1)),
+    ):
+        report_generate_for_period(tenant=tenant, start=start, end=end)
 
 
 def _seed_sites(actor: Actor, spec: TenantSpec) -> list[Site]:

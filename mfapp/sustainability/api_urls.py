@@ -1,1 +1,5 @@
-routes: list = []
+from mfapp.sustainability import apis
+
+routes = [
+    ("sustainability-reports", apis.SustainabilityReportViewSet, "sustainability-report"),
+]

@@ -35,6 +35,8 @@ PERMISSIONS: dict[str, set[str]] = {
     "operations.run": _RUN,
     "quality.record": _RUN,
     "webhooks.manage": {Role.OWNER, Role.MANAGER, INTEGRATION, SYSTEM},
+    # Sustainability reports: people who run the business, and integrations through the API.
+    "reports.request": {Role.OWNER, Role.MANAGER, INTEGRATION, SYSTEM},
 }
 
 

@@ -26,6 +26,7 @@ from mfapp.machines.models import EnergyReading, Machine, MaintenanceWindow
 from mfapp.orders.models import Customer, Order
 from mfapp.production.models import Batch, BatchOperation, MaterialConsumption, QualityCheck
 from mfapp.scheduling.models import ScheduleRun
+from mfapp.sustainability.models import SustainabilityReport
 from mfapp.tenancy.models import ApiKey, Membership, Site, Tenant
 from tests.factories import (
     ApiKeyFactory,
@@ -46,6 +47,7 @@ from tests.factories import (
     RoutingStepFactory,
     ScheduleRunFactory,
     SiteFactory,
+    SustainabilityReportFactory,
     WebhookDeliveryFactory,
     WebhookEndpointFactory,
     batch_with_operations,
@@ -137,6 +139,7 @@ BASENAME_MODEL: dict[str, type[models.Model]] = {
     "webhook-endpoint": WebhookEndpoint,
     "webhook-delivery": WebhookDelivery,
     "schedule-run": ScheduleRun,
+    "sustainability-report": SustainabilityReport,
 }
 
 
@@ -245,6 +248,15 @@ def _order(tenant: Tenant) -> dict[str, Any]:
         "site_id": SiteFactory(tenant=tenant).pk,
         "due_date": str(timezone.localdate() + timedelta(days=21)),
         "lines": [{"product_id": ProductFactory(tenant=tenant).pk, "quantity": 2}],
+    }
+
+
+def _report_period(tenant: Tenant) -> dict[str, Any]:
+    end = timezone.localdate() - timedelta(days=1)
+    return {
+        "start": str(end - timedelta(days=29)),
+        "end": str(end),
+        "site_id": SiteFactory(tenant=tenant).pk,
     }
 
 
@@ -423,6 +435,10 @@ TARGETS: dict[tuple[str, str], Builder] = {
     ),
     ("schedule-run", "retrieve"): lambda t: Target(ScheduleRunFactory(tenant=t)),
     ("schedule-run", "plan"): lambda t: Target(ScheduleRunFactory(tenant=t)),
+    # sustainability reports: queued (202) and computed in the background
+    ("sustainability-report", "list"): lambda t: Target(),
+    ("sustainability-report", "create"): lambda t: Target(body=_report_period(t), status=202),
+    ("sustainability-report", "retrieve"): lambda t: Target(SustainabilityReportFactory(tenant=t)),
 }
 
 

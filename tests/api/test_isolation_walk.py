@@ -150,6 +150,7 @@ REFERENCES: dict[tuple[str, str, str], tuple[type[models.Model], int]] = {
     ("material-consumption-list", "POST", "batch_id"): (Batch, 404),
     ("material-consumption-list", "POST", "material_id"): (Material, 404),
     ("schedule-run-list", "POST", "site_id"): (Site, 404),
+    ("sustainability-report-list", "POST", "site_id"): (Site, 404),
 }
 KNOWN_BUGS: dict = {}  # (route, method, field) -> reason, while a bug is open
 _ROUTE_BY_KEY = {(route.name, route.method): route for route in ROUTES}

@@ -92,6 +92,7 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], str] = {
     ("webhook-endpoint", "rotate_secret"): "webhooks.manage",
     ("webhook-delivery", "redeliver"): "webhooks.manage",
     ("schedule-run", "create"): "batches.manage",
+    ("sustainability-report", "create"): "reports.request",
 }
 
 

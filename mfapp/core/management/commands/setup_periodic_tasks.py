@@ -14,6 +14,10 @@ PERIODIC_TASKS = {
         "mfapp.integrations.idempotency_records_purge",
         {"minute": "17", "hour": "3"},  # daily at 03:17 UTC
     ),
+    "Monthly sustainability reports": (
+        "mfapp.sustainability.generate_monthly_reports",
+        {"minute": "5", "hour": "12", "day_of_month": "1"},  # the 1st, 12:05 UTC
+    ),
 }
 
 
