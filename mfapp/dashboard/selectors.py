@@ -18,7 +18,6 @@ from functools import reduce
 from operator import or_
 from zoneinfo import ZoneInfo
 
-from django.apps import apps
 from django.db.models import Case, Count, DateTimeField, F, Q, Value, When
 from django.db.models.functions import Coalesce, Greatest, TruncDate
 
@@ -27,6 +26,7 @@ from mfapp.orders.models import Order
 from mfapp.orders.selectors import orders_late_q, site_timezones
 from mfapp.production.models import Batch, BatchOperation
 from mfapp.scheduling.adapter import Windows, minutes_between, subtract, working_windows
+from mfapp.sustainability.selectors import sustainability_report_latest
 from mfapp.tenancy.models import Site, Tenant
 
 ON_TIME_DAYS = 30
@@ -284,30 +284,20 @@ def machines_today(*, tenant: Tenant, now: datetime) -> list[SiteMachines]:
 # --- sustainability --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Co2ePerUnit:
+    report_id: int
     kg_co2e_per_unit: Decimal
     period_start: date
     period_end: date
 
 
 def latest_co2e_per_unit(*, tenant: Tenant) -> Co2ePerUnit | None:
-    """kgCO2e per good unit from the tenant's latest sustainability report; None until the
-    sustainability app exists and has a report.
-
-    Contract for the sustainability app (wired when it is built): its selectors module offers
-    `sustainability_report_latest(*, tenant)` returning the newest report or None, with
-    `kg_co2e_per_unit`, `period_start` and `period_end`."""
-    if not apps.is_installed("mfapp.sustainability"):
-        return None
-    try:
-        from mfapp.sustainability.selectors import (  # type: ignore[import-not-found]
-            sustainability_report_latest,
-        )
-    except ImportError:
-        return None
+    """kgCO2e per good unit from the tenant's latest whole-business report; None before the
+    first report (or when it made no good unit)."""
     report = sustainability_report_latest(tenant=tenant)
     if report is None or report.kg_co2e_per_unit is None:
         return None
     return Co2ePerUnit(
+        report_id=report.pk,
         kg_co2e_per_unit=report.kg_co2e_per_unit,
         period_start=report.period_start,
         period_end=report.period_end,

@@ -1,12 +1,9 @@
 import re
 from datetime import date, timedelta
-from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
-from mfapp.dashboard import views
-from mfapp.dashboard.selectors import Co2ePerUnit
 from mfapp.orders.models import Order
 from mfapp.tenancy.middleware import SESSION_KEY
 from tests.dashboard.conftest import (
@@ -17,7 +14,13 @@ from tests.dashboard.conftest import (
     operation,
     order,
 )
-from tests.factories import MachineFactory, MembershipFactory, SiteFactory, UserFactory
+from tests.factories import (
+    MachineFactory,
+    MembershipFactory,
+    SiteFactory,
+    SustainabilityReportFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -207,19 +210,27 @@ def test_the_dashboard_is_read_only(client, tenant):
     assert client.post(reverse("home")).status_code == 405
 
 
-def test_co2e_per_unit_shows_once_a_report_exists(client, tenant, monkeypatch):
-    report = Co2ePerUnit(
-        kg_co2e_per_unit=Decimal("0.4215"),
-        period_start=date(2025, 5, 1),
-        period_end=date(2025, 5, 31),
-    )
-    monkeypatch.setattr(views, "latest_co2e_per_unit", lambda *, tenant: report)
+def test_co2e_per_unit_shows_the_latest_whole_business_report(client, tenant, other_tenant):
+    def report(owner, start, per_unit, **fields):
+        return SustainabilityReportFactory(
+            tenant=owner,
+            period_start=start,
+            period_end=start + timedelta(days=30),
+            data={"totals": {"kgco2e_per_unit": per_unit}},
+            **fields,
+        )
+
+    report(tenant, date(2025, 4, 1), 0.9)
+    latest = report(tenant, date(2025, 5, 1), 0.4215)
+    report(tenant, date(2025, 6, 1), 7.0, site=SiteFactory(tenant=tenant))  # one site only
+    report(tenant, date(2025, 7, 1), 8.0, status="running")
+    report(other_tenant, date(2025, 8, 1), 9.0)
     login(client, tenant)
 
     html = client.get(reverse("home")).content.decode()
 
     assert figure(html, "co2e") == (
-        '<div class="figure" id="figure-co2e">',
+        f'<a class="figure" id="figure-co2e" href="/reports/{latest.pk}/">',
         "0.422 kg CO2e per unit, latest report 1 May 2025 to 31 May 2025",
     )
 
