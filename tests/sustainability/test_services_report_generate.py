@@ -181,10 +181,15 @@ def test_a_period_ending_before_it_starts_is_refused(tenant):
 
 
 def test_selectors_stay_in_their_tenant(tenant, other_tenant):
-    mine = SustainabilityReportFactory(tenant=tenant, period_end=date(2025, 3, 1))
-    SustainabilityReportFactory(tenant=tenant, period_end=date(2025, 6, 1), status=R.FAILED)
-    SustainabilityReportFactory(tenant=tenant, site=SiteFactory(tenant=tenant))
-    theirs = SustainabilityReportFactory(tenant=other_tenant, period_end=date(2025, 9, 1))
+    def report(owner, start, end, **fields):
+        return SustainabilityReportFactory(
+            tenant=owner, period_start=start, period_end=end, **fields
+        )
+
+    mine = report(tenant, date(2025, 2, 1), date(2025, 3, 1))
+    report(tenant, date(2025, 5, 1), date(2025, 6, 1), status=R.FAILED)
+    report(tenant, date(2025, 8, 1), date(2025, 9, 1), site=SiteFactory(tenant=tenant))
+    theirs = report(other_tenant, date(2025, 8, 1), date(2025, 9, 1))
 
     assert sustainability_report_latest(tenant=tenant) == mine
     assert sustainability_report_latest(tenant=other_tenant) == theirs
