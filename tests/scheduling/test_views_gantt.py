@@ -256,7 +256,7 @@ def test_the_page_reads_a_fixed_number_of_queries(
     def add(n):
         for i in range(n):
             _planned(
-                site, printer, start=timezone.now() + timedelta(hours=i), minutes=30,
+                site, printer, start=timezone.now() + timedelta(hours=n + i), minutes=30,
                 due=timezone.localdate(), lot=f"LOT-{n}-{i}", order_number=f"SO-{n}-{i}",
             )  # fmt: skip
 
@@ -278,7 +278,7 @@ def _open_batch(site):
 
 
 def test_a_manager_replans_and_sees_the_new_figures(
-    client, tenant, site, django_capture_on_commit_callbacks
+    client, tenant, site, eager_tasks, django_capture_on_commit_callbacks
 ):
     _login(client, tenant, "manager")
     printer = machine_for(site, runs_unattended=True)
@@ -365,7 +365,7 @@ def test_a_run_of_another_site_or_tenant_is_not_found(client, tenant, other_tena
 
 
 def test_a_machine_going_down_moves_its_operations(
-    client, tenant, site, django_capture_on_commit_callbacks
+    client, tenant, site, eager_tasks, django_capture_on_commit_callbacks
 ):
     """What a user sees after `make run`: mark a machine down and the plan moves off it."""
     _login(client, tenant, "manager")
