@@ -30,6 +30,7 @@ from mfapp.tenancy.actors import Actor
 from mfapp.tenancy.models import ApiKey, Invitation, Membership, Site, Tenant
 from mfapp.tenancy.permissions import require_permission
 from mfapp.tenancy.selectors import user_get_by_email
+from mfapp.tenancy.sessions import user_sessions_end
 from mfapp.tenancy.working_hours import default_working_hours
 
 logger = logging.getLogger(__name__)
@@ -310,6 +311,7 @@ def membership_update_role(*, actor: Actor, membership: Membership, role: str) -
         before={"role": before},
         after={"role": role},
     )
+    _sessions_end_unless_own(actor=actor, membership=membership)
     return membership
 
 
@@ -326,6 +328,14 @@ def membership_remove(*, actor: Actor, membership: Membership) -> None:
         before={"user": membership.user.get_username(), "role": membership.role},
     )
     membership.delete()
+    _sessions_end_unless_own(actor=actor, membership=membership)
+
+
+def _sessions_end_unless_own(*, actor: Actor, membership: Membership) -> None:
+    """Log the member out everywhere when someone else changed their rights; a person changing
+    their own role or leaving keeps the session they are acting from."""
+    if actor.user is None or actor.user.pk != membership.user_id:
+        user_sessions_end(user=membership.user)
 
 
 # --- invitations -----------------------------------------------------------------------------

@@ -235,7 +235,7 @@ def test_a_weak_password_creates_nothing(tenant):
     assert exc_info.value.extra == {
         "fields": {
             "password": [
-                "This password is too short. It must contain at least 10 characters.",
+                "This password is too short. It must contain at least 12 characters.",
                 "This password is too common.",
                 "This password is entirely numeric.",
             ]

@@ -68,7 +68,13 @@ def test_a_new_person_chooses_a_password_and_joins(client, tenant):
         ),
         (
             {"password": "1234567890", "password_confirm": "1234567890"},
-            {"password": ["This password is too common.", "This password is entirely numeric."]},
+            {
+                "password": [
+                    "This password is too short. It must contain at least 12 characters.",
+                    "This password is too common.",
+                    "This password is entirely numeric.",
+                ]
+            },
         ),
         (
             {},

@@ -125,12 +125,19 @@ def test_an_e_mail_with_a_login_is_refused_with_what_to_do(client, tenant):
             {
                 "password": [
                     "The password is too similar to the email address.",
+                    "This password is too short. It must contain at least 12 characters.",
                 ]
             },
         ),
         (
             {"password": "1234567890", "password_confirm": "1234567890"},
-            {"password": ["This password is too common.", "This password is entirely numeric."]},
+            {
+                "password": [
+                    "This password is too short. It must contain at least 12 characters.",
+                    "This password is too common.",
+                    "This password is entirely numeric.",
+                ]
+            },
         ),
         (
             {"country": "Deutschland", "timezone": "Mars/Olympus", "business_name": ""},
