@@ -4,6 +4,7 @@ from collections.abc import Collection
 from typing import Any, TypeVar
 
 from django.db import models
+from django.db.models import F
 from django.utils.text import capfirst
 
 from mfapp.audit.services import audit_record
@@ -37,12 +38,24 @@ def change_status(
     verb: str,
     changes: dict[str, Any] | None = None,
     message: str = "",
+    expected_version: int | None = None,
 ) -> M:
-    """Move `instance` (already locked) to status `to`, or raise Conflict with a clear reason."""
+    """Move `instance` (already locked) to status `to`, or raise Conflict with a clear reason.
+
+    Models with a `version` field (Batch) also get an optimistic check: the version is raised
+    by a conditional UPDATE (`WHERE version = <the version read>`), and no row updated means
+    someone else changed the object meanwhile. `expected_version`, when given, is the version
+    the caller acted on (e.g. the page it saw): any other current version is a Conflict too."""
+    versioned = _has_version(instance)
+    read_version = getattr(instance, "version", None)
+    if versioned and expected_version is not None and read_version != expected_version:
+        raise changed_meanwhile(instance)
     current = instance.status  # type: ignore[attr-defined]
     if current not in allowed_from:
         raise transition_conflict(instance, to, allowed_from)
     changes = changes or {}
+    if versioned:
+        _version_bump(instance)
     instance.status = to  # type: ignore[attr-defined]
     for field, value in changes.items():
         setattr(instance, field, value)
@@ -57,6 +70,30 @@ def change_status(
     )
     webhook_status_changed(instance=instance, previous_status=current)
     return instance
+
+
+def _has_version(instance: models.Model) -> bool:
+    return any(field.name == "version" for field in instance._meta.concrete_fields)
+
+
+def _version_bump(instance: models.Model) -> None:
+    """version -> version + 1, only if nobody raised it since `instance` was read."""
+    manager = type(instance).objects  # type: ignore[attr-defined]
+    read = instance.version  # type: ignore[attr-defined]
+    rows = manager.for_tenant(instance.tenant_id)  # type: ignore[attr-defined]
+    updated = rows.filter(pk=instance.pk, version=read).update(version=F("version") + 1)
+    if updated != 1:
+        raise changed_meanwhile(instance)
+    instance.version = read + 1  # type: ignore[attr-defined]
+
+
+def changed_meanwhile(instance: models.Model) -> Conflict:
+    label = instance._meta.verbose_name
+    return Conflict(
+        f"{capfirst(label)} {instance} was changed meanwhile by someone else; reload it and "
+        "try again.",
+        {"version": instance.version},  # type: ignore[attr-defined]
+    )
 
 
 def transition_conflict(instance: models.Model, to: str, allowed_from: Collection[str]) -> Conflict:

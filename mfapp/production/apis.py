@@ -60,7 +60,7 @@ class BatchSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Batch
-        exclude = ("tenant",)
+        exclude = ("tenant", "version")  # version: internal concurrency check, not API (yet)
 
 
 class BatchCreateInputSerializer(serializers.Serializer):

@@ -41,6 +41,11 @@ class Batch(TenantScopedModel):
     )
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Raised by one on every status change (optimistic concurrency check).",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -113,6 +118,10 @@ class BatchOperation(TenantScopedModel):
     class Meta:
         ordering = ["batch_id", "sequence"]
         verbose_name = "operation"
+        # No double booking: on PostgreSQL migration 0003 adds the deferred exclusion
+        # constraint "operation_no_double_booking" (btree_gist). It is not listed here because
+        # ExclusionConstraint is PostgreSQL-only and would break SQLite; there the services'
+        # operations_overlap_check (mfapp/production/overlaps.py) keeps the same rule.
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "batch", "sequence"], name="operation_unique_sequence"

@@ -153,13 +153,15 @@ def batch_schedule(*, actor: Actor, batch: Batch) -> Batch:
 
 
 @transaction.atomic
-def batch_start(*, actor: Actor, batch: Batch) -> Batch:
+def batch_start(*, actor: Actor, batch: Batch, expected_version: int | None = None) -> Batch:
+    """`expected_version`: the batch version the caller acted on; if the batch changed
+    since, Conflict ("changed meanwhile, reload") instead of acting on a newer state."""
     require_permission(actor, "operations.run")
     batch = lock(actor, batch)
-    return _batch_start(actor=actor, batch=batch)
+    return _batch_start(actor=actor, batch=batch, expected_version=expected_version)
 
 
-def _batch_start(*, actor: Actor, batch: Batch) -> Batch:
+def _batch_start(*, actor: Actor, batch: Batch, expected_version: int | None = None) -> Batch:
     if batch.release_at and batch.release_at > timezone.now() and batch.status != B.IN_PROGRESS:
         raise Conflict(
             f"Batch {batch} is not released before {batch.release_at:%Y-%m-%d %H:%M} UTC."
@@ -171,6 +173,7 @@ def _batch_start(*, actor: Actor, batch: Batch) -> Batch:
         allowed_from={B.PLANNED, B.SCHEDULED},
         verb="batch.started",
         changes={"started_at": timezone.now()},
+        expected_version=expected_version,
     )
     if batch.order_line_id:
         from mfapp.orders.services import order_mark_in_production  # orders imports production
@@ -233,7 +236,10 @@ def batch_complete(*, actor: Actor, batch: Batch) -> Batch:
 
 
 @transaction.atomic
-def batch_cancel(*, actor: Actor, batch: Batch, reason: str = "") -> Batch:
+def batch_cancel(
+    *, actor: Actor, batch: Batch, reason: str = "", expected_version: int | None = None
+) -> Batch:
+    """`expected_version`: as for batch_start."""
     require_permission(actor, "batches.manage")
     batch = lock(actor, batch)
     batch = change_status(
@@ -243,6 +249,7 @@ def batch_cancel(*, actor: Actor, batch: Batch, reason: str = "") -> Batch:
         allowed_from=OPEN_BATCH,
         verb="batch.cancelled",
         message=reason,
+        expected_version=expected_version,
     )
     for operation in batch.operations.filter(status__in=[O.PENDING, O.RUNNING, O.PAUSED]):
         was_running = operation.status == O.RUNNING
@@ -308,13 +315,18 @@ def operation_start(
     if batch.status != B.IN_PROGRESS:
         _batch_start(actor=actor, batch=batch)
     machine_set_running(actor=actor, machine=machine, running=True)
+    changes: dict[str, object] = {"machine": machine, "actual_start": timezone.now()}
+    if operation.machine_id is not None and operation.machine_id != machine.pk:
+        # Planned for another machine: those times are not a booking of this one (they could
+        # overlap its plan: see production/overlaps.py). The next schedule run books it here.
+        changes.update(planned_start=None, planned_end=None)
     return change_status(
         actor=actor,
         instance=operation,
         to=O.RUNNING,
         allowed_from={O.PENDING},
         verb="operation.started",
-        changes={"machine": machine, "actual_start": timezone.now()},
+        changes=changes,
     )
 
 

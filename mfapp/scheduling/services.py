@@ -16,6 +16,7 @@ from mfapp.core.transitions import ensure_same_tenant
 from mfapp.integrations.events import webhook_event_publish
 from mfapp.integrations.models import EventType
 from mfapp.production.models import Batch, BatchOperation
+from mfapp.production.overlaps import operations_overlap_check
 from mfapp.production.services import batch_schedule
 from mfapp.scheduling.adapter import SiteProblem, build_problem
 from mfapp.scheduling.core import PlanValidationError, SolveResult, solve, validate
@@ -35,6 +36,7 @@ ENQUEUE_COUNTDOWN_SECONDS = 2  # debounce: changes made meanwhile join the queue
 STALE_RUNNING_AFTER = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
 
 R = ScheduleRun.Status
+STARTED = (BatchOperation.Status.RUNNING, BatchOperation.Status.PAUSED)
 
 
 def _site_locked(site: Site) -> Site:
@@ -148,12 +150,22 @@ def _plan_save(*, run: ScheduleRun, site_problem: SiteProblem, result: SolveResu
         .select_for_update(of=("self",))
         .filter(pk__in=ids)
     }
+    fixed = {
+        op.id for job in site_problem.problem.jobs for op in job.operations if op.fixed is not None
+    }
     changed: list[BatchOperation] = []
     now = timezone.now()
     for op_id, assignment in plan.items():
         operation = current.get(op_id)
-        if operation is None or operation.status != BatchOperation.Status.PENDING:
-            continue  # started or finished meanwhile (started ones were fixed anyway)
+        if operation is None:
+            continue
+        if op_id in fixed:
+            # A started operation: book the interval the plan was validated against (actual
+            # start + its length), so its stored times never overlap the new plan.
+            if operation.status not in STARTED or operation.machine_id != assignment.machine:
+                continue
+        elif operation.status != BatchOperation.Status.PENDING:
+            continue  # started or finished meanwhile
         operation.machine_id = assignment.machine
         operation.planned_start = site_problem.to_datetime(assignment.start)
         operation.planned_end = site_problem.to_datetime(assignment.end)
@@ -168,6 +180,11 @@ def _plan_save(*, run: ScheduleRun, site_problem: SiteProblem, result: SolveResu
         changed.append(operation)
     BatchOperation.objects.for_tenant(tenant).bulk_update(
         changed, ["machine", "planned_start", "planned_end", "updated_at"], batch_size=500
+    )
+    # No double booking: the committed plan must not overlap (PostgreSQL's deferred exclusion
+    # constraint checks again at COMMIT; on SQLite this check is the rule).
+    operations_overlap_check(
+        tenant=tenant, machine_ids={op.machine_id for op in changed} | set(site_problem.machines)
     )
     unplannable_batches = {current[i].batch_id for i in site_problem.unplannable if i in current}
     for batch in site_problem.batches.values():

@@ -155,7 +155,13 @@ def test_utilisation_counts_overlapping_operations_once_and_ignores_cancelled_ba
     site.save()
     machine = MachineFactory(tenant=tenant, site=site, name="Router")
     operation(site, machine, planned_start=berlin(11, 9), planned_end=berlin(11, 13, 30))
-    operation(site, machine, planned_start=berlin(11, 10), planned_end=berlin(11, 11))
+    operation(  # done, so not a booking (two bookings of one machine can't overlap)
+        site,
+        machine,
+        status=BatchOperation.Status.DONE,
+        actual_start=berlin(11, 10),
+        actual_end=berlin(11, 11),
+    )
     operation(
         site,
         machine,
