@@ -157,7 +157,9 @@ def _reset_broker_pool(app):
 
 
 @contextmanager
-def _worker_process(app):
+def _worker_process(app, **extra_env: str):
+    """A `celery worker` subprocess (solo pool: the process itself runs the task); `extra_env`
+    adds to its environment (e.g. a short MFAPP_BROKER_VISIBILITY_TIMEOUT)."""
     import subprocess
     import time
 
@@ -173,6 +175,7 @@ def _worker_process(app):
         "DATABASE_URL": database_url,
         "CELERY_BROKER_URL": REDIS_URL,
         "CELERY_RESULT_BACKEND": REDIS_URL,
+        **extra_env,
     }
     process = subprocess.Popen(
         [
@@ -205,5 +208,6 @@ def _worker_process(app):
                 raise RuntimeError(f"celery worker did not start (exit code {process.poll()})")
         yield process
     finally:
-        process.terminate()
+        if process.poll() is None:
+            process.terminate()
         process.wait(timeout=20)

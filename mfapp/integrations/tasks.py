@@ -1,6 +1,6 @@
 from celery import shared_task
-from django.db import OperationalError
 
+from mfapp.core.tasks import TRANSIENT_RETRY
 from mfapp.integrations.models import WebhookDelivery
 
 
@@ -8,11 +8,12 @@ from mfapp.integrations.models import WebhookDelivery
     name="mfapp.integrations.webhook_deliver",
     bind=True,
     acks_late=True,
-    # A busy or restarting database is transient: try again. HTTP failures are handled by the
-    # delivery's own backoff below, never by an exception.
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=5,
+    # One HTTP attempt (WEBHOOK_TIMEOUT_SECONDS, 10 s) and two small transactions.
+    soft_time_limit=60,
+    time_limit=90,
+    # A busy or restarting database or broker is transient: try again. HTTP failures are
+    # handled by the delivery's own backoff below, never by an exception.
+    **TRANSIENT_RETRY,
 )
 def webhook_deliver(self, *, tenant_id: int, delivery_id: int) -> str:
     """Attempt a delivery; schedule the next attempt with backoff while it is pending.
@@ -33,14 +34,14 @@ def webhook_deliver(self, *, tenant_id: int, delivery_id: int) -> str:
     return delivery.status
 
 
-@shared_task(name="mfapp.integrations.idempotency_records_purge")
+@shared_task(name="mfapp.integrations.idempotency_records_purge", **TRANSIENT_RETRY)
 def idempotency_records_purge() -> int:
     from mfapp.integrations.services import idempotency_records_purge as purge
 
     return purge()
 
 
-@shared_task(name="mfapp.integrations.webhook_deliveries_resume")
+@shared_task(name="mfapp.integrations.webhook_deliveries_resume", **TRANSIENT_RETRY)
 def webhook_deliveries_resume() -> int:
     from mfapp.integrations.services import webhook_deliveries_resume as resume
 

@@ -84,11 +84,19 @@ def _time_limit() -> float:
     return float(getattr(settings, "SCHEDULING_TIME_LIMIT_SECONDS", DEFAULT_TIME_LIMIT_SECONDS))
 
 
-def _start(run: ScheduleRun) -> ScheduleRun:
-    """queued -> running, unless another run of the site is running (then it stays queued)."""
+def _start(run: ScheduleRun, *, resume: bool = False) -> ScheduleRun:
+    """queued -> running, unless another run of the site is running (then it stays queued).
+    `resume`: the task's message was delivered again because the worker running it died, so a
+    run left "running" is this task's own and is started over (its plan was never saved: the
+    save is one transaction that also marks the run finished)."""
     with transaction.atomic():
         _site_locked(run.site)
         run = ScheduleRun.objects.for_tenant(run.tenant).select_related("site").get(pk=run.pk)
+        if resume and run.status == R.RUNNING:
+            logger.warning("schedule run %s: its worker died, running it again", run.pk)
+            run.started_at = timezone.now()
+            run.save(update_fields=["started_at", "updated_at"])
+            return run
         if run.status != R.QUEUED:
             return run
         now = timezone.now()
@@ -108,11 +116,14 @@ def _start(run: ScheduleRun) -> ScheduleRun:
     return run
 
 
-def schedule_run_execute(*, run: ScheduleRun, time_limit: float | None = None) -> ScheduleRun:
+def schedule_run_execute(
+    *, run: ScheduleRun, time_limit: float | None = None, resume: bool = False
+) -> ScheduleRun:
     """Plan the run's site and save the plan all-or-nothing. Returns the run: succeeded or
     failed, or still queued when another run of the site is running (try again later), or
-    unchanged when it is not queued any more (already done)."""
-    run = _start(run)
+    unchanged when it is not queued any more (already done). `resume` also takes over a run
+    left running by a dead worker (see `_start`)."""
+    run = _start(run, resume=resume)
     if run.status != R.RUNNING:
         return run
     try:

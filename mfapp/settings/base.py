@@ -194,8 +194,21 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TIMEZONE = TIME_ZONE
+# Defaults for tasks without their own limits; scheduling and reports set theirs (tasks.py).
 CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 10 * 60
+# Lose nothing: a message is acknowledged after its task ran, so a worker killed mid-task
+# (SIGKILL, OOM, a lost host) leaves it unacknowledged and the broker delivers it again; each
+# worker process reserves one message at a time, so a dead one strands no others.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis redelivers an unacknowledged message after the visibility timeout. It must be longer
+# than the longest hard time limit (reports: 30 min) and the longest countdown (a webhook
+# retry: 30 s x 2^6 = 32 min), else a task still running or waiting is delivered twice: 2 h.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("MFAPP_BROKER_VISIBILITY_TIMEOUT", default=2 * 3600),
+}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # CPU-bound planning, reports and outgoing HTTP each get their own queue (and workers).
 CELERY_TASK_ROUTES = {

@@ -1,7 +1,7 @@
 """Test settings: fast hasher, in-memory e-mail, plain static storage."""
 
 from .base import *  # noqa: F403
-from .base import DATABASES, env
+from .base import CELERY_BROKER_TRANSPORT_OPTIONS, DATABASES, env
 
 SECRET_KEY = "test-only-secret-key"  # noqa: S105
 DEBUG = False
@@ -21,4 +21,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 WEBHOOK_ALLOW_PRIVATE_TARGETS = True
 WEBHOOK_RETRY_BASE_SECONDS = 0.2
 WEBHOOK_TIMEOUT_SECONDS = 2
-SCHEDULING_TIME_LIMIT_SECONDS = 2.0  # also read by the worker subprocess (same settings module)
+# Also read by the worker subprocess (same settings module); the kill-the-worker test gives
+# its worker a longer solve through the environment, so there is time to kill it mid-run.
+SCHEDULING_TIME_LIMIT_SECONDS = env.float("MFAPP_TEST_SCHEDULING_TIME_LIMIT_SECONDS", default=2.0)
+# Unacknowledged messages whose visibility timeout passed are restored every second (not 10 s),
+# so a test that shortens the timeout (MFAPP_BROKER_VISIBILITY_TIMEOUT) sees redelivery soon.
+CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS, "unacked_restore_interval": 1}

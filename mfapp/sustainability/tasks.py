@@ -6,16 +6,29 @@ from datetime import date, timedelta
 from celery import shared_task
 from django.utils import timezone
 
+from mfapp.core.tasks import TRANSIENT_RETRY
 from mfapp.sustainability.selectors import tenants_for_monthly_reports
 from mfapp.tenancy.selectors import site_get, tenant_get
 
+# A year of a large tenant takes minutes: be generous. Soft limit: the row is marked failed;
+# hard limit: the process is killed (the longest of all tasks: the visibility timeout outlasts it).
+SOFT_TIME_LIMIT = 25 * 60
+TIME_LIMIT = 30 * 60
 
-@shared_task(name="mfapp.sustainability.generate_report", acks_late=True)
+
+@shared_task(
+    name="mfapp.sustainability.generate_report",
+    acks_late=True,
+    soft_time_limit=SOFT_TIME_LIMIT,
+    time_limit=TIME_LIMIT,
+    **TRANSIENT_RETRY,
+)
 def generate_report(
     tenant_id: int, start: str, end: str, site_id: int | None = None
 ) -> dict[str, object]:
     """Compute the report of (tenant, period, site) into its one row. Idempotent: running it
-    again refreshes the same row, never a second one."""
+    again refreshes the same row, never a second one; a row left "running" by a worker that
+    died is simply computed again when the message is redelivered."""
     from mfapp.sustainability.services import report_generate_for_period  # services enqueue us
 
     tenant = tenant_get(tenant_id=tenant_id)
@@ -31,7 +44,7 @@ def previous_month(today: date) -> tuple[date, date]:
     return end.replace(day=1), end
 
 
-@shared_task(name="mfapp.sustainability.generate_monthly_reports")
+@shared_task(name="mfapp.sustainability.generate_monthly_reports", **TRANSIENT_RETRY)
 def generate_monthly_reports() -> int:
     """Beat, on the 1st: one report task per active tenant for the month that just ended (in
     the tenant's own time zone: at 12:05 UTC the 1st has begun everywhere and no 2nd has ended)."""
