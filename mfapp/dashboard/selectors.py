@@ -42,10 +42,6 @@ def _percent(part: int, whole: int) -> int | None:
     return (part * 200 + whole) // (2 * whole) if whole else None
 
 
-def local_today(*, tenant: Tenant, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(tenant.timezone)).date()
-
-
 # --- batches ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class BatchFigures:
@@ -82,7 +78,7 @@ class OrderFigures:
 
 def order_figures(*, tenant: Tenant, now: datetime) -> OrderFigures:
     """Due this week, late, and on-time delivery over the last 30 days (two queries)."""
-    today = local_today(tenant=tenant, now=now)
+    today = tenant.today(now)
     week_start = today - timedelta(days=today.weekday())
     week_end = week_start + timedelta(days=6)
     # Late and on time depend on the day at each order's site: one condition per zone in use.

@@ -12,6 +12,7 @@ from django.utils import timezone
 from mfapp.audit.services import audit_record
 from mfapp.core.crud import instance_delete, instance_update, reject_unknown_fields
 from mfapp.core.exceptions import ApplicationError, Conflict, NotFound
+from mfapp.core.formatting import plain_decimal
 from mfapp.core.transitions import change_status, lock
 from mfapp.core.validation import clean_and_save
 from mfapp.machines.models import EnergyReading, Machine, MaintenanceWindow
@@ -374,10 +375,6 @@ def _unique_message() -> str:
     return str(constraint.violation_error_message)
 
 
-def _kwh(value: Decimal) -> str:
-    return f"{Decimal(value).normalize():f}"
-
-
 def _check_cumulative_order(actor: Actor, rows: list[_Row]) -> None:
     """A meter register never goes down: each new cumulative reading must lie between the
     machine's readings before and after it (stored or in this call)."""
@@ -398,15 +395,16 @@ def _check_cumulative_order(actor: Actor, rows: list[_Row]) -> None:
             if row2 is not None:
                 row2.refuse(
                     "kwh",
-                    f"{_kwh(kwh2)} kWh is lower than this machine's previous cumulative reading "
-                    f"({_kwh(kwh1)} kWh at {t1.isoformat()}). If the meter was reset or "
-                    "replaced, post interval readings instead.",
+                    f"{plain_decimal(kwh2)} kWh is lower than this machine's previous cumulative "
+                    f"reading ({plain_decimal(kwh1)} kWh at {t1.isoformat()}). If the meter was "
+                    "reset or replaced, post interval readings instead.",
                 )
             elif row1 is not None:
                 row1.refuse(
                     "kwh",
-                    f"{_kwh(kwh1)} kWh is higher than this machine's next cumulative reading "
-                    f"({_kwh(kwh2)} kWh at {t2.isoformat()}); a meter register never goes down.",
+                    f"{plain_decimal(kwh1)} kWh is higher than this machine's next cumulative "
+                    f"reading ({plain_decimal(kwh2)} kWh at {t2.isoformat()}); a meter register "
+                    "never goes down.",
                 )
 
 

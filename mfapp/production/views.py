@@ -23,6 +23,7 @@ from django_htmx.http import trigger_client_event
 
 from mfapp.catalog.selectors import material_list, product_get_with_recipe, product_list
 from mfapp.core.exceptions import ApplicationError, NotFound, PermissionDenied
+from mfapp.core.formatting import plain_decimal
 from mfapp.core.web import TenantHtmxRequest, can, form_errors_from, htmx_partial, member_view
 from mfapp.production.forms import (
     BatchBoardFilterForm,
@@ -68,24 +69,15 @@ def _moves(batch: Batch) -> list[tuple[str, str]]:
     return [(to, MOVE_LABELS[to]) for to in BATCH_MOVES[batch.status]]
 
 
-def _today(request: TenantHtmxRequest) -> date:
-    return timezone.localdate(timezone=ZoneInfo(request.tenant.timezone))
-
-
 def _due_date(batch: Batch) -> date | None:
     return batch.order_line.order.due_date if batch.order_line_id else None
 
 
-def _number(value: Decimal) -> str:
-    """A measurement as people write it: 5.0500 -> "5.05", 100.0000 -> "100"."""
-    return format(value.normalize(), "f")
-
-
 def _with_displays(checks: list[QualityCheck]) -> list[QualityCheck]:
     for check in checks:
-        check.target_display = _number(check.target)
-        check.tolerance_display = _number(check.tolerance)
-        check.measured_display = _number(check.measured)
+        check.target_display = plain_decimal(check.target)
+        check.tolerance_display = plain_decimal(check.tolerance)
+        check.measured_display = plain_decimal(check.measured)
     return checks
 
 
@@ -114,7 +106,7 @@ def _board_context(request: TenantHtmxRequest, data: Any) -> dict[str, Any]:
     )
     values = filters.values()
     counts = batch_board_counts(tenant=tenant, **values)
-    today = _today(request)
+    today = request.tenant.today()
     columns = []
     for status, label in B.choices:
         count = counts.get(status, 0)
@@ -258,7 +250,7 @@ def _detail_context(
         "batch": batch,
         "order": batch.order_line.order if batch.order_line_id else None,
         "due_date": due,
-        "is_late": bool(batch.is_open and due and due < _today(request)),
+        "is_late": bool(batch.is_open and due and due < request.tenant.today()),
         "planned_start": min(starts) if starts else None,
         "planned_end": max(ends) if ends else None,
         "operations": operations,
@@ -360,9 +352,9 @@ def batch_traveller_view(request: TenantHtmxRequest, batch_id: int) -> HttpRespo
         materials.append(
             {
                 "material": line.material,
-                "per_unit": _number(line.quantity_per_unit),
-                "scrap_allowance": _number(line.scrap_allowance_percent),
-                "needed": _number(needed.quantize(Decimal("0.001"))),
+                "per_unit": plain_decimal(line.quantity_per_unit),
+                "scrap_allowance": plain_decimal(line.scrap_allowance_percent),
+                "needed": plain_decimal(needed.quantize(Decimal("0.001"))),
             }
         )
     context = {

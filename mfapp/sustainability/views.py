@@ -7,7 +7,6 @@ page and the downloads read only the stored document (`report.data`), so what a 
 the API and the three downloads carry the same numbers."""
 
 from datetime import date, timedelta
-from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import messages
@@ -15,7 +14,6 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from mfapp.core.exceptions import ApplicationError, NotFound
@@ -91,10 +89,6 @@ def preset_period(preset: str, today: date) -> tuple[date, date]:
     return date(today.year, 1, 1), today
 
 
-def _today(request: TenantHtmxRequest) -> date:
-    return timezone.now().astimezone(ZoneInfo(request.tenant.timezone)).date()
-
-
 def _list_context(request: TenantHtmxRequest, form: ReportRequestForm) -> dict:
     page = Paginator(report_list(tenant=request.tenant), PER_PAGE).get_page(request.GET.get("page"))
     return {"form": form, "page": page, "reports": page.object_list}
@@ -103,7 +97,7 @@ def _list_context(request: TenantHtmxRequest, form: ReportRequestForm) -> dict:
 @require_GET
 @member_view()
 def report_list_view(request: TenantHtmxRequest) -> HttpResponse:
-    form = ReportRequestForm(tenant=request.tenant, today=_today(request))
+    form = ReportRequestForm(tenant=request.tenant, today=request.tenant.today())
     context = _list_context(request, form)
     return render(request, htmx_partial(request, LIST_PAGE, "reports"), context)
 
@@ -113,7 +107,7 @@ def report_list_view(request: TenantHtmxRequest) -> HttpResponse:
 def report_request_view(request: TenantHtmxRequest) -> HttpResponse:
     """Queue the report of a period (refreshing it if it exists). Without JavaScript the answer
     redirects back; with htmx it is the list again, the new row polling its progress."""
-    form = ReportRequestForm(request.POST, tenant=request.tenant, today=_today(request))
+    form = ReportRequestForm(request.POST, tenant=request.tenant, today=request.tenant.today())
     if form.is_valid():
         try:
             report = report_request(
@@ -136,7 +130,7 @@ def report_request_view(request: TenantHtmxRequest) -> HttpResponse:
                     request, "Report requested. It appears in the list below when it is ready."
                 )
                 return HttpResponseRedirect(reverse("sustainability:report-list"))
-            form = ReportRequestForm(tenant=request.tenant, today=_today(request))
+            form = ReportRequestForm(tenant=request.tenant, today=request.tenant.today())
             context = {**_list_context(request, form), "requested": report.pk}
             return render(request, f"{LIST_PAGE}#reports", context)
     template = f"{LIST_PAGE}#reports" if request.htmx else LIST_PAGE
@@ -155,7 +149,7 @@ def report_row_view(request: TenantHtmxRequest, report_id: int) -> HttpResponse:
 @member_view()
 def report_detail_view(request: TenantHtmxRequest, report_id: int) -> HttpResponse:
     report = report_get(tenant=request.tenant, report_id=report_id)
-    context: dict = {"report": report, "today": _today(request)}
+    context: dict = {"report": report, "today": request.tenant.today()}
     if report.status == Status.SUCCEEDED and report.data:
         context.update(document=report.data, **report_view(report.data))
     return render(request, htmx_partial(request, DETAIL_PAGE, "report"), context)

@@ -1,5 +1,5 @@
 import zoneinfo
-from datetime import datetime
+from datetime import date, datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -38,6 +38,10 @@ class Tenant(BaseModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def today(self, now: datetime | None = None) -> date:
+        """The date in the tenant's time zone (now, or at `now`)."""
+        return (now or timezone.now()).astimezone(zoneinfo.ZoneInfo(self.timezone)).date()
 
 
 class Site(TenantScopedModel):

@@ -40,13 +40,7 @@
 
   document.addEventListener("htmx:beforeSwap", (event) => {
     const detail = event.detail;
-    if (isLiveRefresh(detail)) {
-      // Someone started a change while the refresh was on its way: keep their form.
-      if (busy(detail.elt)) detail.shouldSwap = false;
-    } else if (detail.xhr.status === 400) {
-      // A refused form comes back as 400 with its errors: show it (htmx swaps 2xx only).
-      detail.shouldSwap = true;
-      detail.isError = false;
-    }
+    // Someone started a change while the refresh was on its way: keep their form.
+    if (isLiveRefresh(detail) && busy(detail.elt)) detail.shouldSwap = false;
   });
 })();

@@ -1,15 +1,6 @@
-from decimal import Decimal, InvalidOperation
-
 from django import template
 
+from mfapp.core.formatting import plain_decimal
+
 register = template.Library()
-
-
-@register.filter
-def trim(value: object) -> str:
-    """A decimal as people write it: 0.0350 -> "0.035", 100.000 -> "100"."""
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return str(value)
-    return format(number.normalize(), "f")
+trim = register.filter("trim", plain_decimal)
