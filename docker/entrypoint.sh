@@ -6,8 +6,15 @@
 set -eu
 
 if [ "${RUN_MIGRATIONS:-0}" = "1" ]; then
-    python manage.py migrate --noinput
-    python manage.py setup_periodic_tasks
+    # Migrations run as the tables' owner; the app itself connects as a role that owns nothing
+    # (row-level security, docs/security.md). Without DATABASE_OWNER_URL both are one URL.
+    (
+        if [ -n "${DATABASE_OWNER_URL:-}" ]; then
+            export DATABASE_URL="$DATABASE_OWNER_URL"
+        fi
+        python manage.py migrate --noinput
+        python manage.py setup_periodic_tasks
+    )
 fi
 
 exec "$@"

@@ -103,6 +103,54 @@ def chromium_browser():
             browser.close()
 
 
+# --- PostgreSQL: the suite runs as the application role, under row-level security ----------
+# The test database is created and migrated by the owner (the URL's user); the tests then
+# connect as APP_ROLE, which owns nothing and cannot bypass RLS, as the app does in production.
+# Every request, task and command therefore runs under its own tenant's setting. Test code
+# itself (factories, assertions on the database) works through `platform_access`.
+APP_ROLE = "mfapp_test_app"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    if connection.vendor != "postgresql":
+        yield
+        return
+    from mfapp.core import rls
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            f"DO $$ BEGIN CREATE ROLE {APP_ROLE} LOGIN; "
+            "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+        )
+        for statement in rls.grant_statements(APP_ROLE):
+            cursor.execute(statement)
+        # TransactionTestCase empties the tables with TRUNCATE between tests; the app can't.
+        cursor.execute(f"GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO {APP_ROLE}")
+    owner = connection.settings_dict["USER"]
+    with django_db_blocker.unblock():
+        connection.close()
+    connection.settings_dict["USER"] = APP_ROLE
+    try:
+        with rls.platform_access(reason="test code"):
+            yield
+    finally:
+        with django_db_blocker.unblock():
+            connection.close()
+        connection.settings_dict["USER"] = owner
+
+
+@pytest.fixture(autouse=True)
+def _database_context_restored():
+    """Whatever a test runs (requests, tasks, commands), the database context it started with
+    is back when it ends: a context that leaks would run later code as the wrong tenant."""
+    from mfapp.core import rls
+
+    before = rls.current()
+    yield
+    assert rls.current() == before, f"database context leaked: {rls.current()}"
+
+
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"

@@ -225,9 +225,25 @@ def test_django_services_share_one_image_and_environment(compose_config):
     assert services["web"]["environment"]["RUN_MIGRATIONS"] == "1"
     assert "RUN_MIGRATIONS" not in services["worker"]["environment"]
     assert "RUN_MIGRATIONS" not in services["beat"]["environment"]
-    # The demo password reaches both postgres and the DATABASE_URL.
-    password = services["postgres"]["environment"]["POSTGRES_PASSWORD"]
-    assert f":{password}@postgres" in services["web"]["environment"]["DATABASE_URL"]
+    # The app connects as mfapp_app (made by the init script with its own password); only the
+    # migrating web service knows the owner's URL (row-level security, docs/security.md).
+    postgres = services["postgres"]
+    owner_password = postgres["environment"]["POSTGRES_PASSWORD"]
+    app_password = postgres["environment"]["MFAPP_APP_DB_PASSWORD"]
+    for name in DJANGO_SERVICES:
+        env = services[name]["environment"]
+        assert env["DATABASE_URL"].startswith(f"postgres://mfapp_app:{app_password}@postgres")
+        assert env["MFAPP_DATABASE_APP_ROLE"] == "mfapp_app"
+    owner_url = services["web"]["environment"]["DATABASE_OWNER_URL"]
+    assert owner_url.startswith(f"postgres://mfapp:{owner_password}@postgres:5432/")
+    assert "DATABASE_OWNER_URL" not in services["worker"]["environment"]
+    assert "DATABASE_OWNER_URL" not in services["beat"]["environment"]
+    init = [v for v in postgres["volumes"] if v["target"] == "/docker-entrypoint-initdb.d"]
+    assert [(Path(v["source"]), v["read_only"]) for v in init] == [
+        (ROOT / "docker" / "postgres-init", True)
+    ]
+    script = (ROOT / "docker" / "postgres-init" / "10-app-role.sh").read_text()
+    assert "CREATE ROLE mfapp_app LOGIN NOSUPERUSER NOBYPASSRLS" in script
 
 
 @pytest.mark.tools
@@ -340,11 +356,20 @@ def fake_python(tmp_path):
     bin_dir.mkdir()
     log = tmp_path / "python.log"
     stub = bin_dir / "python"
-    stub.write_text(f'#!/bin/sh\necho "$*" >> "{log}"\nexit "${{FAKE_PYTHON_RC:-0}}"\n')
+    stub.write_text(
+        f'#!/bin/sh\necho "${{DATABASE_URL:+[$DATABASE_URL] }}$*" >> "{log}"\n'
+        'exit "${FAKE_PYTHON_RC:-0}"\n'
+    )
     stub.chmod(0o755)
 
-    def run(run_migrations: str | None, rc: int = 0) -> tuple[subprocess.CompletedProcess, str]:
-        env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "FAKE_PYTHON_RC": str(rc)}
+    def run(
+        run_migrations: str | None, rc: int = 0, **extra_env: str
+    ) -> tuple[subprocess.CompletedProcess, str]:
+        env = {
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+            "FAKE_PYTHON_RC": str(rc),
+            **extra_env,
+        }
         if run_migrations is not None:
             env["RUN_MIGRATIONS"] = run_migrations
         result = subprocess.run(
@@ -374,6 +399,32 @@ def test_entrypoint_migrates_then_execs_the_command(fake_python):
     assert result.returncode == 0, result.stderr
     assert calls == "manage.py migrate --noinput\nmanage.py setup_periodic_tasks\n"
     assert result.stdout == "command ran\n"
+
+
+def test_entrypoint_migrates_as_the_owner_and_runs_the_command_as_the_app(fake_python):
+    result, calls = fake_python(
+        "1", DATABASE_URL="postgres://app@db/m", DATABASE_OWNER_URL="postgres://owner@db/m"
+    )
+    assert result.returncode == 0, result.stderr
+    assert calls == (
+        "[postgres://owner@db/m] manage.py migrate --noinput\n"
+        "[postgres://owner@db/m] manage.py setup_periodic_tasks\n"
+    )
+    # The command itself still sees the app's URL:
+    done = subprocess.run(
+        [str(ENTRYPOINT), "sh", "-c", 'echo "$DATABASE_URL"'],
+        env={
+            "PATH": os.environ["PATH"],
+            "DATABASE_URL": "postgres://app@db/m",
+            "DATABASE_OWNER_URL": "postgres://owner@db/m",
+        },
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        cwd=ENTRYPOINT.parent,
+    )
+    assert done.stdout == "postgres://app@db/m\n"
 
 
 def test_entrypoint_stops_when_migrations_fail(fake_python):

@@ -4,6 +4,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
+from mfapp.core import rls
 from mfapp.tenancy.models import ApiKey
 from mfapp.tenancy.services import api_key_authenticate
 
@@ -38,6 +39,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         api_key = api_key_authenticate(raw_key=raw_key.strip())
         if api_key is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
+        rls.set_tenant(api_key.tenant_id)  # the rest of the call runs as the key's tenant
         return ApiKeyPrincipal(api_key), api_key
 
     def authenticate_header(self, request: Request) -> str:

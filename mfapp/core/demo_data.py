@@ -21,6 +21,7 @@ from mfapp.catalog.services import (
     product_create,
     routing_step_create,
 )
+from mfapp.core import rls
 from mfapp.machines.models import Machine
 from mfapp.machines.services import (
     energy_reading_record_many,
@@ -381,7 +382,8 @@ def seed_demo(*, seed: int = 2026) -> SeedResult:
             continue
         with transaction.atomic():
             tenant = _seed_tenant(spec, random.Random(f"{seed}-{spec.slug}"))  # noqa: S311
-        _seed_reports(tenant)  # after the commit: reports read the finished history
+        with rls.tenant_context(tenant.pk):
+            _seed_reports(tenant)  # after the commit: reports read the finished history
         result.created.append(spec.slug)
     return result
 
@@ -423,43 +425,46 @@ def _seed_tenant(spec: TenantSpec, rng: random.Random) -> Tenant:
         timezone_name=spec.timezone,
         site_name=first_site[0],
     )
-    for email, role in spec.members.items():
-        if role != "owner":
-            _member(tenant, email, role)
-    actor = Actor(tenant=tenant, role="system")
-    sites = _seed_sites(actor, spec)
-    materials = {
-        code: material_create(
-            actor=actor,
-            code=code,
-            name=name,
-            unit=unit,
-            mass_per_unit_kg=Decimal(kg),
-            emission_factor_key=key,
-            unit_cost=Decimal(cost),
-            stock_on_hand=Decimal(stock),
+    with rls.tenant_context(tenant.pk):  # the new tenant's rows, as that tenant
+        for email, role in spec.members.items():
+            if role != "owner":
+                _member(tenant, email, role)
+        actor = Actor(tenant=tenant, role="system")
+        sites = _seed_sites(actor, spec)
+        materials = {
+            code: material_create(
+                actor=actor,
+                code=code,
+                name=name,
+                unit=unit,
+                mass_per_unit_kg=Decimal(kg),
+                emission_factor_key=key,
+                unit_cost=Decimal(cost),
+                stock_on_hand=Decimal(stock),
+            )
+            for code, name, unit, kg, key, cost, stock in spec.materials
+        }
+        products = [_seed_product(actor, p, materials) for p in spec.products]
+        customers = [
+            customer_create(
+                actor=actor,
+                name=name,
+                email=email,
+                country=country,
+                latitude=Decimal(lat),
+                longitude=Decimal(lon),
+            )
+            for name, email, country, lat, lon in spec.customers
+        ]
+        history = _History(
+            actor=actor, rng=rng, products=products, customers=customers, sites=sites
         )
-        for code, name, unit, kg, key, cost, stock in spec.materials
-    }
-    products = [_seed_product(actor, p, materials) for p in spec.products]
-    customers = [
-        customer_create(
-            actor=actor,
-            name=name,
-            email=email,
-            country=country,
-            latitude=Decimal(lat),
-            longitude=Decimal(lon),
-        )
-        for name, email, country, lat, lon in spec.customers
-    ]
-    history = _History(actor=actor, rng=rng, products=products, customers=customers, sites=sites)
-    history.shipped_orders(count=28 if spec.slug == "northwind" else 14)
-    history.current_orders()
-    history.open_order_book(count=12 if spec.slug == "northwind" else 6)
-    _seed_machine_states(actor, sites)  # confirming orders queued each site's first plan
-    _seed_sustainability(actor, spec)
-    return tenant
+        history.shipped_orders(count=28 if spec.slug == "northwind" else 14)
+        history.current_orders()
+        history.open_order_book(count=12 if spec.slug == "northwind" else 6)
+        _seed_machine_states(actor, sites)  # confirming orders queued each site's first plan
+        _seed_sustainability(actor, spec)
+        return tenant
 
 
 # Where the demo businesses would otherwise buy: made in Shenzhen, by sea to Hamburg (or

@@ -32,6 +32,7 @@ from django.db import connection, models, transaction
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
+from mfapp.core import rls
 from mfapp.core.models import TenantScopedModel
 from mfapp.integrations.models import IdempotencyRecord
 from mfapp.tenancy.models import Membership, Tenant
@@ -168,6 +169,11 @@ def _applied_migrations(app_labels: Iterable[str]) -> dict[str, list[str]]:
 
 def tenant_export(*, tenant: Tenant, path: Path | str) -> ArchiveSummary:
     """Write every row of `tenant` (and its members' accounts) to a zip archive at `path`."""
+    with rls.tenant_context(tenant.pk):
+        return _tenant_export(tenant=tenant, path=path)
+
+
+def _tenant_export(*, tenant: Tenant, path: Path | str) -> ArchiveSummary:
     path = Path(path)
     user_model = get_user_model()
     members = set(Membership.objects.for_tenant(tenant).values_list("user_id", flat=True))
@@ -347,9 +353,11 @@ def tenant_import_summary(*, path: Path | str) -> tuple[Tenant, ArchiveSummary]:
             tenant = _import_tenant(archive.rows[_label(Tenant)])
             ids[_label(Tenant)] = {archive.rows[_label(Tenant)][0]["id"]: tenant.pk}
             ids[_label(user_model)] = _import_users(archive.rows[_label(user_model)])
-            for model in model_list:
-                ids[_label(model)] = _import_rows(model, tenant, archive.rows[_label(model)], ids)
-        _remap_audit_targets(tenant, ids)
+            with rls.tenant_context(tenant.pk):  # its rows are written as the new tenant
+                for model in model_list:
+                    rows = archive.rows[_label(model)]
+                    ids[_label(model)] = _import_rows(model, tenant, rows, ids)
+                _remap_audit_targets(tenant, ids)
     counts = {label: len(rows) for label, rows in archive.rows.items()}
     return tenant, ArchiveSummary(path=Path(path), tenant_slug=tenant.slug, counts=counts)
 

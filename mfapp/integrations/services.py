@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from mfapp.audit.services import audit_record
+from mfapp.core import rls
 from mfapp.core.crud import instance_delete, instance_update
 from mfapp.core.exceptions import ApplicationError, Conflict
 from mfapp.core.transitions import lock
@@ -222,14 +223,15 @@ def _enqueue_delivery(delivery: WebhookDelivery) -> None:
 def webhook_deliveries_resume() -> int:
     """Platform job: queue pending deliveries whose next attempt is more than five minutes
     overdue (a lost broker message, a worker restart). Sending twice is harmless."""
-    overdue = WebhookDelivery.objects.all_tenants().filter(
-        status=D.PENDING, next_attempt_at__lte=timezone.now() - timedelta(minutes=5)
-    )
-    count = 0
-    for delivery in overdue.only("pk", "tenant_id").iterator():
+    with rls.platform_access(reason="resume overdue webhook deliveries"):
+        overdue = list(
+            WebhookDelivery.objects.all_tenants()
+            .filter(status=D.PENDING, next_attempt_at__lte=timezone.now() - timedelta(minutes=5))
+            .only("pk", "tenant_id")
+        )
+    for delivery in overdue:
         _enqueue_delivery(delivery)
-        count += 1
-    return count
+    return len(overdue)
 
 
 # --- idempotency -----------------------------------------------------------------------------
@@ -290,7 +292,8 @@ def idempotency_abandon(*, record: IdempotencyRecord) -> None:
 
 def idempotency_records_purge() -> int:
     """Platform job: drop expired records of every tenant."""
-    deleted, _ = (
-        IdempotencyRecord.objects.all_tenants().filter(expires_at__lte=timezone.now()).delete()
-    )
+    with rls.platform_access(reason="purge expired idempotency records"):
+        deleted, _ = (
+            IdempotencyRecord.objects.all_tenants().filter(expires_at__lte=timezone.now()).delete()
+        )
     return deleted

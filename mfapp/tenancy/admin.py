@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.http import HttpRequest
 
-from mfapp.core.admin import TenantScopedAdmin, TenantScopedInline
+from mfapp.core.admin import StaffAccessAuditMixin, TenantScopedAdmin, TenantScopedInline
 from mfapp.tenancy.models import ApiKey, Invitation, Membership, Site, Tenant
 from mfapp.tenancy.services import tenant_create
 
@@ -56,7 +56,7 @@ class MembershipInline(TenantScopedInline):
 
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
+class TenantAdmin(StaffAccessAuditMixin, admin.ModelAdmin):
     list_display = ("name", "slug", "country", "currency", "is_active", "created_at")
     list_filter = ("is_active", "country")
     search_fields = ("name", "slug")

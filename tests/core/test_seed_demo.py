@@ -45,7 +45,8 @@ def seeded(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         call_command("seed_demo", verbosity=0)
         yield
-        call_command("flush", interactive=False, verbosity=0)
+        # Without resetting sequences: the application role may empty tables, not alter them.
+        call_command("flush", interactive=False, verbosity=0, reset_sequences=False)
 
 
 def test_seed_demo_is_idempotent(seeded, capsys):

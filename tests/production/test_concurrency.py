@@ -7,6 +7,7 @@ Conflict ("changed meanwhile, reload"). Services also take the version the calle
 (`expected_version`), which makes "start" and "cancel" of the same screen mutually exclusive.
 """
 
+import contextvars
 import threading
 
 import pytest
@@ -77,16 +78,20 @@ def race(*calls):
     barrier = threading.Barrier(len(calls))
     outcomes: list = [None] * len(calls)
 
-    def run(index, call):
+    def run(index, call, context):
         try:
             barrier.wait(timeout=10)
-            outcomes[index] = (call(), None)
+            outcomes[index] = (context.run(call), None)
         except Exception as exc:  # reported to the test
             outcomes[index] = (None, exc)
         finally:
             connection.close()  # each thread has its own connection
 
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    # Each thread runs in a copy of the test's context (its database context included).
+    threads = [
+        threading.Thread(target=run, args=(i, c, contextvars.copy_context()))
+        for i, c in enumerate(calls)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

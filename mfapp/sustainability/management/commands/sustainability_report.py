@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from mfapp.core import rls
 from mfapp.core.exceptions import ApplicationError
 from mfapp.sustainability.services import report_document
 from mfapp.tenancy.selectors import site_get, tenant_get_by_slug
@@ -37,10 +38,11 @@ class Command(BaseCommand):
             raise CommandError("--end is before --start.")
         try:
             tenant = tenant_get_by_slug(slug=options["tenant"])
-            site = None
-            if options["site"] is not None:
-                site = site_get(tenant=tenant, site_id=options["site"])
-            document = report_document(tenant=tenant, start=start, end=end, site=site)
+            with rls.tenant_context(tenant.pk):
+                site = None
+                if options["site"] is not None:
+                    site = site_get(tenant=tenant, site_id=options["site"])
+                document = report_document(tenant=tenant, start=start, end=end, site=site)
         except ApplicationError as exc:
             raise CommandError(exc.message) from None
         if options["json"]:
