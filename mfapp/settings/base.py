@@ -31,6 +31,9 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "csp",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "mfapp.core",
     "mfapp.tenancy",
     "mfapp.dashboard",
@@ -52,6 +55,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -83,15 +87,31 @@ TEMPLATES = [
     },
 ]
 
+
+def database_settings(database: dict) -> dict:
+    if database["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend plus the row-level security settings in every transaction
+        # (mfapp.core.rls). Server-side cursors would outlive the transaction that set them,
+        # and break under a transaction-pooling proxy.
+        database["ENGINE"] = "mfapp.core.postgresql"
+        database["DISABLE_SERVER_SIDE_CURSORS"] = True
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        # Writers take the lock when their transaction begins, so a read-then-write transaction
+        # (the overlap check before a plan is saved) waits its turn instead of failing.
+        database.setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
+    return database
+
+
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'mfapp.sqlite3'}"),
+    "default": database_settings(
+        env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'mfapp.sqlite3'}")
+    ),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", default=0))
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Writers take the lock when their transaction begins, so a read-then-write transaction
-    # (the overlap check before a plan is saved) waits its turn instead of failing.
-    DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
+# The PostgreSQL role the application connects as: granted data access, never the schema, by
+# `migrate` run as the tables' owner (docs/security.md, "Row-level security").
+MFAPP_DATABASE_APP_ROLE = env("MFAPP_DATABASE_APP_ROLE", default="")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -138,6 +158,20 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
+# --- request and upload size limits (docs/security.md, "Bad input") ----------------------------
+# Request bodies other than files (JSON API calls, forms) are read into memory up to 2 MB; a
+# larger one is refused. The largest legitimate body, a bulk of 1,000 meter readings with every
+# field at its longest, is about 0.85 MB.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# The largest form, a new order with 100 lines, posts about 320 fields.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+# Uploaded files stay in memory and never reach the disk: a request over 2 MB keeps no file at
+# all. The only upload, the orders CSV (at most 1 MB), is refused by its size before its body is
+# read (mfapp.orders.views). A second file field needs DATA_UPLOAD_MAX_NUMBER_FILES raised.
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FILES = 1
+
 # --- login lockout (django-axes) -----------------------------------------------------------------
 # Five failed logins for one username from one address lock that pair out for 15 minutes
 # (the admin's login too); a success resets the count.
@@ -163,6 +197,11 @@ def _axes_client_ip(request) -> str | None:
 
 
 AXES_CLIENT_IP_CALLABLE = _axes_client_ip
+
+# --- two-step sign-in (django-otp; mfapp/tenancy/two_factor.py) ------------------------------
+OTP_TOTP_ISSUER = "mfapp"
+# The admin lists devices without their TOTP keys and backup codes.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -1,13 +1,15 @@
-"""Accounts: login, logout, password change and reset, sign-up and accepting an invitation
-(no namespace: Django's own names, so its views and `LOGIN_URL` find them)."""
+"""Accounts: login (with its two-step code), logout, password change and reset, two-step
+sign-in, sign-up and accepting an invitation (no namespace: Django's own names, so its views
+and `LOGIN_URL` find them)."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from mfapp.tenancy import views
+from mfapp.tenancy import two_factor_views, views
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", two_factor_views.TwoFactorLoginView.as_view(), name="login"),
+    path("login/code/", two_factor_views.login_code_view, name="login-code"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path(
@@ -31,6 +33,9 @@ urlpatterns = [
         auth_views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
+    path("two-factor/", two_factor_views.two_factor_view, name="two-factor"),
+    path("two-factor/setup/", two_factor_views.two_factor_setup_view, name="two-factor-setup"),
+    path("two-factor/off/", two_factor_views.two_factor_disable_view, name="two-factor-disable"),
     path("signup/", views.signup_view, name="signup"),
     path("invitations/<str:token>/", views.invitation_accept_view, name="invitation-accept"),
 ]

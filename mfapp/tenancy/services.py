@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from mfapp.audit.services import audit_record
+from mfapp.core import rls
 from mfapp.core.crud import instance_delete, instance_update, reject_unknown_fields
 from mfapp.core.exceptions import ApplicationError, Conflict, NotFound
 from mfapp.core.transitions import lock
@@ -67,27 +68,31 @@ def tenant_create(
     tenant = clean_and_save(
         Tenant(slug=slug, name=name, country=country, timezone=timezone_name, currency=currency)
     )
-    if owner is None:
-        owner = _user_get_or_create(email=owner_email, password=owner_password)
-    site = clean_and_save(
-        Site(
-            tenant=tenant,
-            name=site_name or f"{name} workshop",
-            country=country,
-            timezone=timezone_name,
-            working_hours=default_working_hours(),
+    # The new tenant's rows are written as that tenant (row-level security).
+    with rls.tenant_context(tenant.pk):
+        if owner is None:
+            owner = _user_get_or_create(email=owner_email, password=owner_password)
+        site = clean_and_save(
+            Site(
+                tenant=tenant,
+                name=site_name or f"{name} workshop",
+                country=country,
+                timezone=timezone_name,
+                working_hours=default_working_hours(),
+            )
         )
-    )
-    membership = clean_and_save(Membership(tenant=tenant, user=owner, role=Membership.Role.OWNER))
-    actor = Actor(tenant=tenant, role="system")
-    audit_record(actor=actor, verb="tenant.created", target=tenant, after={"slug": slug})
-    audit_record(actor=actor, verb="site.created", target=site, after={"name": site.name})
-    audit_record(
-        actor=actor,
-        verb="membership.created",
-        target=membership,
-        after={"user": owner.get_username(), "role": membership.role},
-    )
+        membership = clean_and_save(
+            Membership(tenant=tenant, user=owner, role=Membership.Role.OWNER)
+        )
+        actor = Actor(tenant=tenant, role="system")
+        audit_record(actor=actor, verb="tenant.created", target=tenant, after={"slug": slug})
+        audit_record(actor=actor, verb="site.created", target=site, after={"name": site.name})
+        audit_record(
+            actor=actor,
+            verb="membership.created",
+            target=membership,
+            after={"user": owner.get_username(), "role": membership.role},
+        )
     return tenant
 
 
@@ -246,14 +251,16 @@ def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
         return None
     prefix = raw_key[len(API_KEY_PREFIX) :].split("_", 1)[0]
     hashed = _hash_api_key(raw_key)
-    candidates = (
-        ApiKey.objects.all_tenants()
-        .filter(prefix=prefix, revoked_at__isnull=True, tenant__is_active=True)
-        .select_related("tenant")
-    )
+    with rls.api_key_lookup(prefix):
+        candidates = list(
+            ApiKey.objects.all_tenants()
+            .filter(prefix=prefix, revoked_at__isnull=True, tenant__is_active=True)
+            .select_related("tenant")
+        )
     for api_key in candidates:
         if hmac.compare_digest(api_key.hashed_key, hashed):
-            _api_key_touch(api_key)
+            with rls.tenant_context(api_key.tenant_id):
+                _api_key_touch(api_key)
             return api_key
     return None
 
@@ -430,12 +437,14 @@ def invitation_revoke(*, actor: Actor, invitation: Invitation) -> Invitation:
 def invitation_get_by_token(*, token: str) -> Invitation:
     """The invitation of a link, whatever its state. The token alone names the tenant, so this
     is the one reader of invitations across tenants (as `api_key_authenticate` is for keys)."""
-    invitation = (
-        Invitation.objects.all_tenants()
-        .filter(token_hash=_hash_secret(token), tenant__is_active=True)
-        .select_related("tenant", "invited_by")
-        .first()
-    )
+    token_hash = _hash_secret(token)
+    with rls.invitation_lookup(token_hash):
+        invitation = (
+            Invitation.objects.all_tenants()
+            .filter(token_hash=token_hash, tenant__is_active=True)
+            .select_related("tenant", "invited_by")
+            .first()
+        )
     if invitation is None:
         raise NotFound(
             "This invitation link is not valid. Check that you copied the whole link from the "
@@ -467,6 +476,13 @@ def invitation_accept(
     their e-mail: the link is the proof), or as a new login named by the invited address with
     `password`. The link works once."""
     found = invitation_get_by_token(token=token)
+    with rls.tenant_context(found.tenant_id):
+        return _invitation_accept(found=found, user=user, password=password)
+
+
+def _invitation_accept(
+    *, found: Invitation, user: AbstractBaseUser | None, password: str | None
+) -> Membership:
     invitation = (
         Invitation.objects.for_tenant(found.tenant)
         .select_for_update(of=("self",))

@@ -15,10 +15,11 @@ from django.utils import timezone
 logger = logging.getLogger(__name__)
 
 
-def user_sessions_end(*, user: AbstractBaseUser) -> int:
-    """Delete every live session logged in as `user`; returns how many. Needs a session engine
-    with a database table (`db` or `cached_db`, the default `db` here): a logged-in session
-    stores the user's primary key under `_auth_user_id`, which is only readable decoded."""
+def user_sessions_end(*, user: AbstractBaseUser, except_session_key: str | None = None) -> int:
+    """Delete every live session logged in as `user` (but the one `except_session_key` names, if
+    given); returns how many. Needs a session engine with a database table (`db` or `cached_db`,
+    the default `db` here): a logged-in session stores the user's primary key under
+    `_auth_user_id`, which is only readable decoded."""
     store_class = import_module(settings.SESSION_ENGINE).SessionStore
     if not hasattr(store_class, "get_model_class"):
         logger.warning(
@@ -30,6 +31,8 @@ def user_sessions_end(*, user: AbstractBaseUser) -> int:
     user_id = str(user.pk)
     live = store_class.get_model_class().objects.filter(expire_date__gt=timezone.now())
     ended = 0
+    if except_session_key:
+        live = live.exclude(session_key=except_session_key)
     for session in live.iterator():
         if str(session.get_decoded().get(SESSION_KEY)) == user_id:
             # Through the store, so `cached_db` drops its cached copy too.
