@@ -20,6 +20,7 @@ urlpatterns = [
     path("accounts/", include("mfapp.tenancy.account_urls")),
     path("tenant/switch/", tenancy_views.tenant_switch_view, name="tenant-switch"),
     path("settings/webhooks/", include("mfapp.integrations.urls")),
+    path("settings/audit/", include("mfapp.audit.urls")),
     path("settings/", include("mfapp.tenancy.urls")),
     path("", include("mfapp.catalog.urls")),  # products/ and materials/
     path("machines/", include("mfapp.machines.urls")),

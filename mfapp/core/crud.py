@@ -58,7 +58,10 @@ def instance_delete(*, actor: Actor, instance: models.Model, permission: str) ->
     instance = lock(actor, instance)
     label = instance._meta.verbose_name
     audit_record(
-        actor=actor, verb=f"{instance._meta.model_name}.deleted", target=instance, before={}
+        actor=actor,
+        verb=f"{instance._meta.model_name}.deleted",
+        target=instance,
+        before=_snapshot(instance),  # the only trace the row leaves
     )
     try:
         with transaction.atomic():
@@ -67,3 +70,17 @@ def instance_delete(*, actor: Actor, instance: models.Model, permission: str) ->
         raise Conflict(
             f"This {label} is still used by other records; remove or reassign them first."
         ) from None
+
+
+_NOT_SNAPSHOT = {"id", "tenant", "created_at", "updated_at"}
+
+
+def _snapshot(instance: models.Model) -> dict[str, Any]:
+    """Every own field of a row (foreign keys as ids), as JSON values."""
+    return {
+        field.attname if field.is_relation else field.name: jsonable(
+            getattr(instance, field.attname)
+        )
+        for field in instance._meta.concrete_fields
+        if field.name not in _NOT_SNAPSHOT
+    }

@@ -12,6 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from mfapp.audit.services import audit_record
 from mfapp.core.transitions import ensure_same_tenant
 from mfapp.integrations.events import webhook_event_publish
 from mfapp.integrations.models import EventType
@@ -67,6 +68,16 @@ def schedule_run_request(
             trigger=trigger,
             requested_by=requested_by or actor.user,
         )
+        if trigger == ScheduleRun.Trigger.MANUAL:
+            # An automatic run is the consequence of a change audited already; what it changes
+            # is audited when its plan is saved ("schedule_run.plan_saved").
+            audit_record(
+                actor=actor,
+                verb="schedule_run.requested",
+                target=run,
+                after={"site": site.pk, "trigger": trigger},
+                message=f"Re-plan of {site.name} requested.",
+            )
         transaction.on_commit(lambda: _enqueue(run))
     return run
 
@@ -161,6 +172,7 @@ def _plan_save(*, run: ScheduleRun, site_problem: SiteProblem, result: SolveResu
         .select_for_update(of=("self",))
         .filter(pk__in=ids)
     }
+    previous = {pk: (op.machine_id, op.planned_start, op.planned_end) for pk, op in current.items()}
     fixed = {
         op.id for job in site_problem.problem.jobs for op in job.operations if op.fixed is not None
     }
@@ -202,6 +214,12 @@ def _plan_save(*, run: ScheduleRun, site_problem: SiteProblem, result: SolveResu
         if batch.status == Batch.Status.PLANNED and batch.pk not in unplannable_batches:
             batch_schedule(actor=actor, batch=batch)
     _figures_save(run=run, site_problem=site_problem, result=result)
+    moved = [
+        op for op in changed if previous[op.pk] != (op.machine_id, op.planned_start, op.planned_end)
+    ]
+    if moved:  # a plan that moves nothing changes no business data: nothing to audit
+        unplanned = sum(1 for op in moved if op.machine_id is None)
+        _plan_audit(actor=actor, run=run, moved=len(moved) - unplanned, unplanned=unplanned)
     webhook_event_publish(
         tenant=tenant,
         event_type=EventType.SCHEDULE_COMPLETED,
@@ -218,6 +236,27 @@ def _plan_save(*, run: ScheduleRun, site_problem: SiteProblem, result: SolveResu
                 None if run.utilisation_percent is None else str(run.utilisation_percent)
             ),
         },
+    )
+
+
+def _plan_audit(*, actor: Actor, run: ScheduleRun, moved: int, unplanned: int) -> None:
+    """One event per plan that changed something, not one per operation (a plan moves
+    hundreds): how many operations got a new machine or times, how many lost theirs, and the
+    run's figures. The operations' previous times are not kept."""
+    audit_record(
+        actor=actor,
+        verb="schedule_run.plan_saved",
+        target=run,
+        before={"status": R.RUNNING},
+        after={
+            "status": run.status,
+            "operations_moved": moved,
+            "operations_unplanned": unplanned,
+            "tardy_orders": run.tardy_orders,
+            "makespan_minutes": run.makespan_minutes,
+        },
+        message=f"Plan of {run.site.name} saved: {moved} operation(s) got a new machine or "
+        f"times, {unplanned} lost theirs (no machine can do them now).",
     )
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from mfapp.audit.services import audit_record
 from mfapp.core.exceptions import ApplicationError
+from mfapp.core.serialization import jsonable
 from mfapp.core.transitions import ensure_same_tenant
 from mfapp.sustainability.document import build_document
 from mfapp.sustainability.models import (
@@ -205,6 +206,7 @@ def report_generate_for_period(
 
 
 # --- settings and overrides ---------------------------------------------------------------------
+@transaction.atomic
 def sustainability_settings_update(*, actor: Actor, **fields: Any) -> SustainabilitySettings:
     """Create or change the tenant's settings (delivery mode, road factor, baseline)."""
     require_permission(actor, "tenant.manage")
@@ -223,16 +225,32 @@ def sustainability_settings_update(*, actor: Actor, **fields: Any) -> Sustainabi
     for name in ("road_factor", "default_product_mass_kg"):
         if name in fields:
             fields[name] = Decimal(str(fields[name]))
-    settings_row = SustainabilitySettings.objects.for_tenant(actor.tenant).first()
+    settings_row = (
+        SustainabilitySettings.objects.for_tenant(actor.tenant)
+        .select_for_update(of=("self",))
+        .first()
+    )
+    created = settings_row is None
     if settings_row is None:
         settings_row = SustainabilitySettings(tenant=actor.tenant)
+    # A new row records every setting it starts with; a change, the settings it was given.
+    recorded = sorted(allowed) if created else list(fields)
+    before = {} if created else {name: jsonable(getattr(settings_row, name)) for name in recorded}
     for name, value in fields.items():
         setattr(settings_row, name, value)
     settings_row.full_clean()
     settings_row.save()
+    audit_record(
+        actor=actor,
+        verb="sustainability_settings.created" if created else "sustainability_settings.updated",
+        target=settings_row,
+        before=before,
+        after={name: jsonable(getattr(settings_row, name)) for name in recorded},
+    )
     return settings_row
 
 
+@transaction.atomic
 def factor_override_set(
     *,
     actor: Actor,
@@ -250,12 +268,28 @@ def factor_override_set(
         ensure_same_tenant(actor, site)
         if not key and kind in (FactorOverride.Kind.GRID_ELECTRICITY, "market_electricity"):
             key = site.country
-    override = (
+    existing = (
         FactorOverride.objects.for_tenant(actor.tenant)
+        .select_for_update(of=("self",))
         .filter(kind=kind, key=key, site=site)
         .first()
-    ) or FactorOverride(tenant=actor.tenant, kind=kind, key=key, site=site)
+    )
+    override = existing or FactorOverride(tenant=actor.tenant, kind=kind, key=key, site=site)
+    before = {} if existing is None else _override_values(existing)
     override.value, override.unit, override.source, override.year = value, unit, source, year
     override.full_clean()
     override.save()
+    audit_record(
+        actor=actor,
+        verb="factor_override.created" if existing is None else "factor_override.updated",
+        target=override,
+        before=before,
+        after=_override_values(override),
+    )
     return override
+
+
+def _override_values(override: FactorOverride) -> dict[str, Any]:
+    """What an override's audit event records: which factor, for where, and its value."""
+    names = ("kind", "key", "value", "unit", "year", "source")
+    return {"site": override.site_id, **{name: jsonable(getattr(override, name)) for name in names}}

@@ -18,6 +18,24 @@ NAVIGATION = [
     ("Reports", "sustainability:report-list"),
     ("Settings", "tenancy:site-list"),
 ]
+# Items that are also current on pages outside their URL: the settings section's other pages.
+ALSO_CURRENT = {
+    "tenancy:site-list": ("tenancy:member-list", "audit:event-list", "webhook-endpoint-list"),
+}
+
+
+def _is_under(path: str, url: str) -> bool:
+    return path == url or (url != "/" and path.startswith(url))
+
+
+def _also_current(path: str, name: str) -> bool:
+    for other in ALSO_CURRENT.get(name, ()):
+        try:
+            if _is_under(path, reverse(other)):
+                return True
+        except NoReverseMatch:
+            continue
+    return False
 
 
 def tenant(request: HttpRequest) -> dict[str, Any]:
@@ -30,7 +48,7 @@ def tenant(request: HttpRequest) -> dict[str, Any]:
                 url = reverse(name)
             except NoReverseMatch:  # an app without pages is simply not in the menu
                 continue
-            current = request.path == url or (url != "/" and request.path.startswith(url))
+            current = _is_under(request.path, url) or _also_current(request.path, name)
             navigation.append((label, url, current))
     return {
         "tenant": getattr(request, "tenant", None),

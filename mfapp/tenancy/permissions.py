@@ -37,6 +37,9 @@ PERMISSIONS: dict[str, set[str]] = {
     "webhooks.manage": {Role.OWNER, Role.MANAGER, INTEGRATION, SYSTEM},
     # Sustainability reports: people who run the business, and integrations through the API.
     "reports.request": {Role.OWNER, Role.MANAGER, INTEGRATION, SYSTEM},
+    # The audit log watches everyone, managers included, and holds personal data (invitees'
+    # e-mails, logins): owners only. Platform staff read it in the admin.
+    "audit.view": {Role.OWNER, SYSTEM},
 }
 
 

@@ -304,13 +304,25 @@ def test_put_is_not_allowed(api, tenant):
 
 
 def test_delete_customer(api, tenant):
-    customer = CustomerFactory(tenant=tenant)
+    customer = CustomerFactory(tenant=tenant, name="Lumen GmbH", country="DE", email="a@lumen.test")
 
     response = api.delete(detail(customer.id))
 
     assert response.status_code == 204
     assert rows(tenant) == []
-    assert [e.target_id for e in audit_events(tenant, verb="customer.deleted")] == [customer.id]
+    events = audit_events(tenant, verb="customer.deleted")
+    assert [e.target_id for e in events] == [customer.id]
+    # The row's last state is kept in the log: the only trace a deletion leaves.
+    assert events[0].before == {
+        "name": "Lumen GmbH",
+        "email": "a@lumen.test",
+        "phone": customer.phone,
+        "delivery_address": customer.delivery_address,
+        "country": "DE",
+        "latitude": None if customer.latitude is None else str(customer.latitude),
+        "longitude": None if customer.longitude is None else str(customer.longitude),
+        "external_ref": customer.external_ref,
+    }
 
 
 def test_delete_customer_with_orders_is_a_conflict(api, tenant):

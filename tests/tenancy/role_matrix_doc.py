@@ -6,7 +6,8 @@
   `instance_update` / `instance_delete`), found by reading the source (ast).
 - Platform staff: they hold no tenant role, so every service refuses them; they work in the
   Django admin, across tenants. Their column says whether the admin lets a superuser add or
-  change the rows an action governs (`ADMIN_MODELS`), read from the registered ModelAdmins.
+  change the rows an action governs (`ADMIN_MODELS`), read from the registered ModelAdmins;
+  for a read action (`*.view`), whether it lets them see those rows.
 
 Regenerate the section after changing permissions, services or the admin:
 
@@ -60,6 +61,7 @@ DESCRIPTIONS: dict[str, str] = {
     "quality.record": "Record quality checks and complete a batch",
     "webhooks.manage": "Create, change, delete webhook endpoints, rotate their secret, redeliver",
     "reports.request": "Request a sustainability report",
+    "audit.view": "Read the audit log: every recorded change, who made it, before and after",
 }
 
 # The models (app_label.ModelName) whose rows an action creates or changes: the platform staff
@@ -88,6 +90,7 @@ ADMIN_MODELS: dict[str, list[str]] = {
     "quality.record": ["production.QualityCheck"],
     "webhooks.manage": ["integrations.WebhookEndpoint", "integrations.WebhookDelivery"],
     "reports.request": ["sustainability.SustainabilityReport"],
+    "audit.view": ["audit.AuditEvent"],
 }
 
 SERVICE_MODULES = ("services.py", "imports.py")
@@ -131,7 +134,8 @@ def services_by_permission() -> dict[str, list[str]]:
 
 
 def staff_can(action: str) -> bool:
-    """Whether the admin lets a superuser add or change a row `action` governs."""
+    """Whether the admin lets a superuser add or change a row `action` governs (see one, for
+    a read action)."""
     from django.apps import apps
     from django.contrib import admin
     from django.contrib.auth import get_user_model
@@ -143,6 +147,8 @@ def staff_can(action: str) -> bool:
         model_admin = admin.site._registry.get(apps.get_model(label))
         if model_admin is None:
             continue
+        if action.endswith(".view") and model_admin.has_view_permission(request):
+            return True
         if model_admin.has_add_permission(request) or model_admin.has_change_permission(request):
             return True
     return False

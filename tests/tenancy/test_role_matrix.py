@@ -60,19 +60,22 @@ class Representative:
     prepare: Callable[[Tenant], Callable[[Actor], Any]]
 
 
-def _tenant_view(tenant: Tenant) -> Callable[[Actor], Any]:
-    # No service checks tenant.view (docs/security.md, "Role matrix"): the pages check it in
-    # `member_view` and `can`, the same `has_permission` this calls.
+def _read_check(action: str) -> Callable[[Tenant], Callable[[Actor], Any]]:
+    # No service checks the read actions (docs/security.md, "Role matrix"): the pages check
+    # them in `member_view` and `can`, the same `has_permission` this calls.
     from mfapp.core.web import can
 
-    def call(actor: Actor) -> Any:
-        if not can(SimpleNamespace(actor=actor), "tenant.view"):  # type: ignore[arg-type]
-            raise PermissionDenied(
-                f"Your role ({actor.role}) does not allow this action (tenant.view)."
-            )
-        return True
+    def prepare(tenant: Tenant) -> Callable[[Actor], Any]:
+        def call(actor: Actor) -> Any:
+            if not can(SimpleNamespace(actor=actor), action):  # type: ignore[arg-type]
+                raise PermissionDenied(
+                    f"Your role ({actor.role}) does not allow this action ({action})."
+                )
+            return True
 
-    return call
+        return call
+
+    return prepare
 
 
 def _tenant_manage(tenant: Tenant) -> Callable[[Actor], Any]:
@@ -188,7 +191,7 @@ def _reports_request(tenant: Tenant) -> Callable[[Actor], Any]:
 # action -> the service that stands for it. A permission added to PERMISSIONS without an entry
 # here fails test_every_action_has_a_representative.
 REPRESENTATIVES: dict[str, Representative] = {
-    "tenant.view": Representative("core.web.can", _tenant_view),
+    "tenant.view": Representative("core.web.can", _read_check("tenant.view")),
     "tenant.manage": Representative(
         "sustainability.services.sustainability_settings_update", _tenant_manage
     ),
@@ -208,10 +211,12 @@ REPRESENTATIVES: dict[str, Representative] = {
         "integrations.services.webhook_endpoint_create", _webhooks_manage
     ),
     "reports.request": Representative("sustainability.services.report_request", _reports_request),
+    # The audit log page (member_view("audit.view")); the selectors take the tenant only.
+    "audit.view": Representative("core.web.can", _read_check("audit.view")),
 }
 # Actions no service checks (the page and API layers do); their representative is the check
 # those layers use.
-NOT_CHECKED_BY_A_SERVICE = {"tenant.view"}
+NOT_CHECKED_BY_A_SERVICE = {"tenant.view", "audit.view"}
 
 
 @pytest.mark.parametrize("role", ROLES)
