@@ -6,7 +6,9 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.db.models import ProtectedError
 from django.http import Http404
 from drf_spectacular.utils import extend_schema_field
@@ -132,6 +134,19 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     for error_class, code in _STATUS_BY_ERROR:
         if isinstance(exc, error_class):
             return Response(error_body(exc.message, exc.extra), status=code)
+    if isinstance(exc, RequestDataTooBig):  # DATA_UPLOAD_MAX_MEMORY_SIZE, checked unread
+        megabytes = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / (1024 * 1024)
+        return Response(
+            error_body(f"The request body is larger than {megabytes:g} MB; send less per call."),
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, TooManyFieldsSent):  # DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return Response(
+            error_body(
+                f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:,} parameters."
+            ),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     if isinstance(exc, ProtectedError):
         return Response(
             error_body("Other records still use this one; remove or reassign them first."),

@@ -34,6 +34,7 @@ _DESCRIPTIONS = {
     "related id, or a page past the end.",
     "405": "Method not allowed.",
     "409": "Not allowed in the object's current state, or still in use.",
+    "413": "The request body is larger than 2 MB.",
     "415": "Send application/json.",
     "422": "The Idempotency-Key was used before for a different request.",
 }
@@ -50,7 +51,7 @@ def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]
             if method in ("post", "put", "patch", "delete"):
                 codes.append("409")
             if method in ("post", "put", "patch"):
-                codes.append("415")
+                codes.extend(["413", "415"])
             if method == "post":
                 codes.append("422")
             responses = operation.setdefault("responses", {})

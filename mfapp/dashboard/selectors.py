@@ -22,6 +22,7 @@ from django.db.models import Case, Count, DateTimeField, F, Q, Value, When
 from django.db.models.functions import Coalesce, Greatest, TruncDate
 
 from mfapp.machines.models import Machine
+from mfapp.machines.selectors import MACHINES_SHOWN
 from mfapp.orders.models import Order
 from mfapp.orders.selectors import orders_late_q, site_timezones
 from mfapp.production.models import Batch, BatchOperation
@@ -144,6 +145,15 @@ class SiteMachines:
     @property
     def total(self) -> int:
         return sum(count for _, _, count in self.status_counts)
+
+    @property
+    def shown(self) -> list[MachineToday]:
+        """The rows the page lists (the figures count every machine)."""
+        return self.machines[:MACHINES_SHOWN]
+
+    @property
+    def more(self) -> bool:
+        return len(self.machines) > MACHINES_SHOWN
 
 
 @dataclass(frozen=True)

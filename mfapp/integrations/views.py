@@ -28,6 +28,9 @@ from mfapp.tenancy.actors import Actor
 from mfapp.tenancy.permissions import has_permission
 from mfapp.tenancy.selectors import actor_for_member
 
+ENDPOINTS_SHOWN = 100  # oldest first; the page says when there are more
+DELIVERIES_SHOWN = 50  # newest first; GET /api/v1/webhook-deliveries/?endpoint=<id> has all
+
 
 def _manager(request: HttpRequest) -> Actor:
     """The acting member, who must be allowed to manage webhooks (checked here and again in
@@ -67,10 +70,17 @@ def webhook_endpoint_list_view(request: HttpRequest) -> HttpResponse:
                 "X-Mfapp-Signature header of every delivery with it.",
             )
             return HttpResponseRedirect(reverse("webhook-endpoint-detail", args=[endpoint.pk]))
+    endpoints = list(webhook_endpoint_list(tenant=actor.tenant)[: ENDPOINTS_SHOWN + 1])
+    context = {
+        "endpoints": endpoints[:ENDPOINTS_SHOWN],
+        "more_endpoints": len(endpoints) > ENDPOINTS_SHOWN,
+        "endpoints_shown": ENDPOINTS_SHOWN,
+        "form": form,
+    }
     return render(
         request,
         "integrations/webhook_endpoint_list.html",
-        {"endpoints": webhook_endpoint_list(tenant=actor.tenant), "form": form},
+        context,
         status=400 if form.errors else 200,
     )
 
@@ -79,12 +89,16 @@ def webhook_endpoint_list_view(request: HttpRequest) -> HttpResponse:
 def webhook_endpoint_detail_view(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     actor = _manager(request)
     endpoint = _endpoint(actor, endpoint_id)
-    deliveries = webhook_delivery_list(tenant=actor.tenant, endpoint_id=endpoint.pk)[:50]
-    return render(
-        request,
-        "integrations/webhook_endpoint_detail.html",
-        {"endpoint": endpoint, "deliveries": deliveries},
+    deliveries = list(
+        webhook_delivery_list(tenant=actor.tenant, endpoint_id=endpoint.pk)[: DELIVERIES_SHOWN + 1]
     )
+    context = {
+        "endpoint": endpoint,
+        "deliveries": deliveries[:DELIVERIES_SHOWN],
+        "more_deliveries": len(deliveries) > DELIVERIES_SHOWN,
+        "deliveries_shown": DELIVERIES_SHOWN,
+    }
+    return render(request, "integrations/webhook_endpoint_detail.html", context)
 
 
 @login_required

@@ -34,6 +34,11 @@ def machine_list(
     return qs
 
 
+# The most machines a page lists (the machines board, the shop floor's tiles), by site and name;
+# the page says when there are more. Microfactories have tens of machines.
+MACHINES_SHOWN = 200
+
+
 def machine_list_with_activity(*, tenant: Tenant, now: datetime | None = None) -> QuerySet[Machine]:
     """`machine_list` for the machines pages: each machine also carries the operations running
     on it (`running_operations`, with their batch) and its maintenance windows that are not

@@ -25,6 +25,7 @@ from mfapp.core.web import TenantHtmxRequest, form_errors_from, htmx_partial, me
 from mfapp.machines.forms import MachineForm, MachineStatusForm, MaintenanceWindowForm
 from mfapp.machines.models import Machine, MaintenanceWindow
 from mfapp.machines.selectors import (
+    MACHINES_SHOWN,
     machine_get,
     machine_get_with_activity,
     machine_list_with_activity,
@@ -117,11 +118,14 @@ def _list_context(
 ) -> dict[str, Any]:
     forms = forms or {}
     sections = {site.pk: SiteSection(site) for site in site_list(tenant=request.tenant)}
-    for machine in machine_list_with_activity(tenant=request.tenant):
+    machines = list(machine_list_with_activity(tenant=request.tenant)[: MACHINES_SHOWN + 1])
+    for machine in machines[:MACHINES_SHOWN]:
         sections[machine.site_id].rows.append(_row(machine, forms.get(machine.pk)))
     return {
         "sections": list(sections.values()),
         "machine_count": sum(len(section.rows) for section in sections.values()),
+        "machines_shown": MACHINES_SHOWN,
+        "more_machines": len(machines) > MACHINES_SHOWN,
     }
 
 

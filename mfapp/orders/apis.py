@@ -20,6 +20,7 @@ from mfapp.orders.models import Customer, Order, OrderLine
 from mfapp.orders.selectors import customer_get, customer_list, order_get, order_list
 from mfapp.orders.services import (
     CUSTOMER_FIELDS,
+    MAX_LINES_PER_ORDER,
     customer_create,
     customer_delete,
     customer_update,
@@ -96,7 +97,12 @@ OrderCreateInputSerializer = input_serializer_for(
     number=serializers.CharField(
         max_length=40, required=False, help_text="Left out: the next SO-<year>-<n> number."
     ),
-    lines=OrderLineInputSerializer(many=True, required=False),
+    lines=OrderLineInputSerializer(
+        many=True,
+        required=False,
+        max_length=MAX_LINES_PER_ORDER,
+        help_text=f"At most {MAX_LINES_PER_ORDER} lines; an order never has more.",
+    ),
 )
 
 

@@ -7,9 +7,10 @@ from django import forms
 
 from mfapp.core.fields import country_code_validator
 from mfapp.orders.models import Order
+from mfapp.orders.services import MAX_LINES_PER_ORDER
 
 MAX_UNITS = 2_147_483_647  # a PositiveIntegerField, whatever the database
-MAX_LINES = 100
+MAX_LINES = MAX_LINES_PER_ORDER
 Choices = list[tuple[Any, str]]
 
 
@@ -215,6 +216,9 @@ class OrderCancelForm(forms.Form):
 class OrderImportForm(forms.Form):
     file = forms.FileField(
         label="CSV file",
-        help_text="UTF-8, at most 1 MB and 1,000 rows; the columns are described below.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+        help_text="A .csv file in UTF-8, at most 1 MB and 1,000 rows; the columns are described "
+        "below.",
+        widget=forms.ClearableFileInput(
+            attrs={"accept": ".csv,.tsv,.txt,text/csv,text/tab-separated-values,text/plain"}
+        ),
     )

@@ -3,14 +3,18 @@ transaction, through `order_create`) only when every row is valid. Otherwise the
 each problem with its row and column, and nothing is saved.
 
 The file: UTF-8 (a byte-order mark is fine), comma-, semicolon- or tab-separated, a header row
-naming the columns (any order, any case), at most 1 MB and 1,000 rows. Rows with the same
-order number form one order with one line per row; a row without a number is an order of its
-own with the next automatic number. Row numbers are those a spreadsheet shows: the header is
-row 1.
+naming the columns (any order, any case), at most 1 MB and 1,000 rows, named .csv, .tsv or
+.txt. Rows with the same order number form one order with one line per row (at most 100); a
+row without a number is an order of its own with the next automatic number. Row numbers are
+those a spreadsheet shows: the header is row 1.
+
+A file that is not CSV text (a workbook, a PDF, an image, UTF-16 or another encoding, control
+characters) is refused as a whole, before any row is read.
 """
 
 import csv
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -27,7 +31,7 @@ from mfapp.catalog.selectors import product_list
 from mfapp.core.exceptions import ApplicationError
 from mfapp.orders.models import Order
 from mfapp.orders.selectors import customer_list, order_list
-from mfapp.orders.services import order_create
+from mfapp.orders.services import MAX_LINES_PER_ORDER, order_create
 from mfapp.tenancy.actors import Actor
 from mfapp.tenancy.models import Tenant
 from mfapp.tenancy.permissions import require_permission
@@ -35,6 +39,21 @@ from mfapp.tenancy.selectors import site_list
 
 MAX_BYTES = 1024 * 1024
 MAX_ROWS = 1_000  # created inside the request: about 5 s for 1,000 one-line orders
+EXTENSIONS = (".csv", ".tsv", ".txt")
+TOO_LARGE = "The file is larger than 1 MB; split it into smaller files."
+SAVE_AS_CSV = "export it from your spreadsheet as “CSV UTF-8” and upload that"
+# What a file starts with when it is something else than text (a sniff, not a parse).
+BINARY_SIGNATURES = (
+    (b"PK\x03\x04", "a workbook or zip archive (.xlsx, .ods, .zip)"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel workbook (.xls)"),
+    (b"%PDF-", "a PDF document"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"\x1f\x8b", "a gzip archive"),
+)
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_UNITS = 2_147_483_647  # a PositiveIntegerField, whatever the database
 NUMBER_MAX_LENGTH = Order._meta.get_field("number").max_length
 PRIORITIES = {label.lower(): value for value, label in Order.Priority.choices}
@@ -133,27 +152,7 @@ class _FileRefused(Exception):
 def _read(file: IO[bytes]) -> tuple[list[tuple[int, dict[str, str]]], list[RowError]]:
     """The data rows as (row number, {column: stripped value}) and the problems of the header
     and of rows with too many values; a file that cannot be read raises _FileRefused."""
-    too_large = "The file is larger than 1 MB; split it into smaller files."
-    size = getattr(file, "size", None)
-    if size is not None and size > MAX_BYTES:
-        raise _FileRefused(too_large)
-    data = file.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        raise _FileRefused(too_large)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise _FileRefused(
-            f"The file is not UTF-8 text (unreadable byte at position {exc.start + 1}). "
-            "Save it as “CSV UTF-8” and upload it again."
-        ) from None
-    if not text.strip():
-        raise _FileRefused("The file is empty.")
-    if "\x00" in text:
-        raise _FileRefused(
-            "The file is not CSV text (it contains NUL characters); export it from your "
-            "spreadsheet as “CSV UTF-8”."
-        )
+    text = _text(file)
     records: list[tuple[int, dict[str, str]]] = []
     try:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
@@ -185,6 +184,48 @@ def _read(file: IO[bytes]) -> tuple[list[tuple[int, dict[str, str]]], list[RowEr
     if not records:
         raise _FileRefused("The file has a header but no rows.")
     return records, errors
+
+
+def _text(file: IO[bytes]) -> str:
+    """The file's text, once its name, size and first bytes say it is CSV text."""
+    name = getattr(file, "name", None) or ""
+    if name and not name.lower().endswith(EXTENSIONS):
+        raise _FileRefused(
+            f"“{name}” is not a CSV file: the name must end in .csv, .tsv or .txt; {SAVE_AS_CSV}."
+        )
+    size = getattr(file, "size", None)
+    if size is not None and size > MAX_BYTES:
+        raise _FileRefused(TOO_LARGE)
+    data = file.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise _FileRefused(TOO_LARGE)
+    for signature, kind in BINARY_SIGNATURES:
+        if data.startswith(signature):
+            raise _FileRefused(f"The file is {kind}, not CSV text; {SAVE_AS_CSV}.")
+    if data.startswith(UTF16_BOMS):
+        raise _FileRefused(f"The file is UTF-16 text (“Unicode Text”), not UTF-8; {SAVE_AS_CSV}.")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _FileRefused(
+            f"The file is not UTF-8 text (unreadable byte at position {exc.start + 1}). "
+            "Save it as “CSV UTF-8” and upload it again."
+        ) from None
+    if not text.strip():
+        raise _FileRefused("The file is empty.")
+    if "\x00" in text:
+        raise _FileRefused(
+            "The file is not CSV text (it contains NUL characters); export it from your "
+            "spreadsheet as “CSV UTF-8”."
+        )
+    control = CONTROL_CHARACTERS.search(text)
+    if control:
+        line = text.count("\n", 0, control.start()) + 1
+        raise _FileRefused(
+            f"The file is not CSV text (a control character, U+{ord(control.group()):04X}, "
+            f"on line {line}); {SAVE_AS_CSV}."
+        )
+    return text
 
 
 def _delimiter(text: str) -> str:
@@ -372,12 +413,22 @@ _PRICE = forms.DecimalField(min_value=Decimal("0"), max_digits=12, decimal_place
 
 
 def _order_errors(rows: list[_Row], lookups: _Lookups) -> Iterable[RowError]:
-    """Numbers already used, and rows of one order that disagree on the order's facts."""
+    """Numbers already used, orders with too many lines, and rows of one order that disagree
+    on the order's facts."""
     first_of: dict[str, _Row] = {}
+    lines: dict[str, int] = {}
     for row in rows:
         if not row.number:
             continue
         first = first_of.setdefault(row.number, row)
+        lines[row.number] = lines.get(row.number, 0) + 1
+        if lines[row.number] == MAX_LINES_PER_ORDER + 1:
+            yield RowError(
+                row.row,
+                "number",
+                f"Order {row.number} has more than {MAX_LINES_PER_ORDER} lines (one per row); "
+                "split it into several orders.",
+            )
         if first is row:
             if row.number in lookups.taken_numbers:
                 yield RowError(row.row, "number", f"Order {row.number} exists already.")

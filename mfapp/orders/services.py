@@ -23,6 +23,9 @@ from mfapp.tenancy.permissions import require_permission
 from mfapp.tenancy.selectors import site_get
 
 S = Order.Status
+# Lines are part of every answer about an order (its page, the API's order and order list), so
+# their number is bounded: 100 lines, the new-order form's rows, is far beyond real orders.
+MAX_LINES_PER_ORDER = 100
 CUSTOMER_FIELDS = {
     "name",
     "email",
@@ -73,6 +76,11 @@ def order_create(
 ) -> Order:
     """A draft order with its lines. Every related id is resolved within the tenant."""
     require_permission(actor, "orders.manage")
+    if lines and len(lines) > MAX_LINES_PER_ORDER:
+        raise ApplicationError(
+            f"An order has at most {MAX_LINES_PER_ORDER} lines, not {len(lines):,}; "
+            "split it into several orders."
+        )
     customer = customer_get(tenant=actor.tenant, customer_id=customer_id)
     site = site_get(tenant=actor.tenant, site_id=site_id)
     order = clean_and_save(
@@ -147,6 +155,13 @@ def order_line_add(
 ) -> OrderLine:
     require_permission(actor, "orders.manage")
     order = lock(actor, order)
+    if OrderLine.objects.for_tenant(actor.tenant).filter(order=order).count() >= (
+        MAX_LINES_PER_ORDER
+    ):
+        raise ApplicationError(
+            f"Order {order} has {MAX_LINES_PER_ORDER} lines, the most an order can have; "
+            "put further products on another order."
+        )
     line = _order_line_add(
         actor=actor, order=order, product_id=product_id, quantity=quantity, unit_price=unit_price
     )

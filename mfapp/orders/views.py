@@ -10,6 +10,7 @@ from django.http import HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
@@ -26,7 +27,15 @@ from mfapp.orders.forms import (
     OrderLineForm,
     OrderLineFormSet,
 )
-from mfapp.orders.imports import COLUMNS, MAX_ROWS, orders_import_csv, orders_import_example_csv
+from mfapp.orders.imports import (
+    COLUMNS,
+    MAX_BYTES,
+    MAX_ROWS,
+    TOO_LARGE,
+    RowError,
+    orders_import_csv,
+    orders_import_example_csv,
+)
 from mfapp.orders.models import Order
 from mfapp.orders.selectors import (
     customer_list,
@@ -50,6 +59,8 @@ DETAIL = "orders/order_detail.html"
 IMPORT = "orders/order_import.html"
 PER_PAGE = 25
 ERRORS_SHOWN = 200  # of an import's problems; the rest are counted
+# An upload's request: the file, the CSRF token and the multipart framing around them.
+MAX_UPLOAD_BODY = MAX_BYTES + 64 * 1024
 LINE_FIELDS = ("product", "quantity", "unit_price")
 
 
@@ -304,11 +315,20 @@ def order_line_add_view(request: TenantHtmxRequest, order_id: int) -> HttpRespon
 
 
 # --- CSV import ----------------------------------------------------------------------------------
+@csrf_exempt  # checked in _order_import, after the size: the CSRF check reads the whole body
 @require_http_methods(["GET", "POST"])
 @member_view("orders.manage")
 def order_import_view(request: TenantHtmxRequest) -> HttpResponse:
     """Upload a CSV: every row is checked, and the orders are created only if all are valid;
-    otherwise a table lists each problem by row and column and nothing is saved."""
+    otherwise a table lists each problem by row and column and nothing is saved. A body larger
+    than the largest acceptable file is refused (413) before a byte of it is read."""
+    if request.method == "POST" and _content_length(request) > MAX_UPLOAD_BODY:
+        return _import_page(request, OrderImportForm(), [RowError(None, None, TOO_LARGE)], 413)
+    return _order_import(request)
+
+
+@csrf_protect
+def _order_import(request: TenantHtmxRequest) -> HttpResponse:
     posted = request.method == "POST"
     form = OrderImportForm(request.POST, request.FILES) if posted else OrderImportForm()
     result = None
@@ -323,15 +343,29 @@ def order_import_view(request: TenantHtmxRequest) -> HttpResponse:
             )
             return HttpResponseRedirect(reverse("orders:order-list"))
     errors = result.errors if result else []
+    return _import_page(request, form, errors, 400 if posted else 200)  # a good file redirected
+
+
+def _content_length(request: TenantHtmxRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+def _import_page(
+    request: TenantHtmxRequest, form: OrderImportForm, errors: list[RowError], status: int
+) -> HttpResponse:
     context = {
         "form": form,
         "columns": COLUMNS,
         "max_rows": f"{MAX_ROWS:,}",
+        "max_lines": MAX_LINES,
         "errors": errors[:ERRORS_SHOWN],
         "errors_hidden": max(len(errors) - ERRORS_SHOWN, 0),
         "error_count": len(errors),
     }
-    return render(request, IMPORT, context, status=400 if posted else 200)  # a good file redirected
+    return render(request, IMPORT, context, status=status)
 
 
 @require_GET

@@ -26,7 +26,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from mfapp.machines.models import Machine
-from mfapp.machines.selectors import machine_get
+from mfapp.machines.selectors import MACHINES_SHOWN, machine_get
 from mfapp.production.models import Batch, BatchOperation
 from mfapp.tenancy.models import Site, Tenant
 
@@ -177,6 +177,8 @@ class SiteTiles:
 class ShopfloorOverview:
     sites: list[SiteTiles]
     fingerprint: str
+    more: bool = False  # more machines than MACHINES_SHOWN: the first ones only have tiles
+    shown: int = MACHINES_SHOWN
 
 
 def shopfloor_overview_get(*, tenant: Tenant) -> ShopfloorOverview:
@@ -191,12 +193,14 @@ def shopfloor_overview_get(*, tenant: Tenant) -> ShopfloorOverview:
             planned_count=Count("operations", filter=queued),
             next_planned_start=Min("operations__planned_start", filter=queued),
         )
-        .order_by("site__name", "site_id", "name", "pk")
+        .order_by("site__name", "site_id", "name", "pk")[: MACHINES_SHOWN + 1]
     )
+    more = len(machines) > MACHINES_SHOWN
+    machines = machines[:MACHINES_SHOWN]
     by_machine: dict[int, list[BatchOperation]] = {}
     for operation in (
         BatchOperation.objects.for_tenant(tenant)
-        .filter(machine__isnull=False, status__in=CURRENT)
+        .filter(machine__in=[m.pk for m in machines], status__in=CURRENT)
         .select_related("batch__product")
         .order_by("actual_start", "pk")
     ):
@@ -229,4 +233,4 @@ def shopfloor_overview_get(*, tenant: Tenant) -> ShopfloorOverview:
             for op in ops
         ],
     )
-    return ShopfloorOverview(sites=sites, fingerprint=digest)
+    return ShopfloorOverview(sites=sites, fingerprint=digest, more=more)

@@ -2,7 +2,7 @@
 the plan it produced."""
 
 import django_filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -15,6 +15,7 @@ from mfapp.core.api import (
     output_serializer_for,
     related_id,
 )
+from mfapp.core.pagination import MAX_PAGE_SIZE
 from mfapp.production.models import BatchOperation
 from mfapp.scheduling.adapter import open_operations
 from mfapp.scheduling.models import ScheduleRun
@@ -59,7 +60,22 @@ class PlannedOperationSerializer(serializers.ModelSerializer):
 class SchedulePlanSerializer(serializers.Serializer):
     run = serializers.IntegerField()
     site = serializers.IntegerField()
-    operations = PlannedOperationSerializer(many=True)
+    count = serializers.IntegerField(help_text="The plan's operations, on every page.")
+    next = serializers.URLField(allow_null=True, help_text="The next page, if any.")
+    previous = serializers.URLField(allow_null=True, help_text="The previous page, if any.")
+    operations = PlannedOperationSerializer(
+        many=True,
+        help_text=f"One page of the plan: `page` and `page_size` (at most {MAX_PAGE_SIZE}) as "
+        "on every list.",
+    )
+
+
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", int, description="A page number within the paginated result set."),
+    OpenApiParameter(
+        "page_size", int, description=f"Number of results per page, at most {MAX_PAGE_SIZE}."
+    ),
+]
 
 
 class ScheduleRunViewSet(TenantViewSet):
@@ -82,14 +98,20 @@ class ScheduleRunViewSet(TenantViewSet):
         run = schedule_run_request(actor=self.actor, site=site, trigger=ScheduleRun.Trigger.MANUAL)
         return self.respond(run, status.HTTP_202_ACCEPTED)
 
-    @extend_schema(responses={200: SchedulePlanSerializer})
+    @extend_schema(responses={200: SchedulePlanSerializer}, parameters=PAGE_PARAMETERS)
     @action(detail=True, methods=["get"])
     def plan(self, request: Request, pk: int) -> Response:
         """The site's open operations with their planned machine and times (the current plan:
-        the newest successful run's, or later changes)."""
+        the newest successful run's, or later changes), a page at a time."""
         run = self.get_object()
         operations = open_operations(site=run.site).order_by(
-            "planned_start", "batch_id", "sequence"
+            "planned_start", "batch_id", "sequence", "pk"
         )
-        data = {"run": run.pk, "site": run.site_id, "operations": operations}
+        page = self.paginator.paginate_queryset(operations, request, view=self)
+        data = {
+            "run": run.pk,
+            "site": run.site_id,
+            **self.paginator.page_fields(),
+            "operations": page,
+        }
         return Response(SchedulePlanSerializer(data).data)

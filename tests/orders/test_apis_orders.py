@@ -224,6 +224,10 @@ def test_create_an_order_with_its_own_number_and_no_lines(api, tenant):
             {"lines": {"non_field_errors": ['Expected a list of items but got type "dict".']}},
         ),
         ({"number": "N" * 41}, {"number": ["Ensure this field has no more than 40 characters."]}),
+        (
+            {"lines": [{"product_id": 1, "quantity": 1}] * 101},
+            {"lines": {"non_field_errors": ["Ensure this field has no more than 100 elements."]}},
+        ),
     ],
     ids=[
         "null",
@@ -238,6 +242,7 @@ def test_create_an_order_with_its_own_number_and_no_lines(api, tenant):
         "negative-price",
         "lines-not-a-list",
         "long-number",
+        "too-many-lines",
     ],
 )
 def test_create_refuses_bad_input(api, tenant, change, fields):

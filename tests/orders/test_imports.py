@@ -17,6 +17,7 @@ from mfapp.orders.imports import (
     orders_import_example_csv,
 )
 from mfapp.orders.models import Customer, Order, OrderLine
+from mfapp.orders.services import MAX_LINES_PER_ORDER
 from tests.factories import (
     CustomerFactory,
     OrderFactory,
@@ -312,9 +313,12 @@ def test_more_than_1000_rows_are_refused(tenant, shop):
 
 
 def test_1000_rows_are_within_the_limit(tenant, shop):
-    # given: 1,000 rows, the last one invalid (so the check runs but nothing is created)
-    text = HEADER + "SO-1,Bike Shop,2030-03-31,,BRK-1,5\n" * (MAX_ROWS - 1)
-    text += "SO-1,Bike Shop,2030-03-31,,BRK-1,0\n"
+    # given: 1,000 rows (ten orders of 100 lines), the last one invalid (so the check runs but
+    # nothing is created)
+    text = HEADER + "".join(
+        f"SO-{n // 100},Bike Shop,2030-03-31,,BRK-1,5\n" for n in range(MAX_ROWS - 1)
+    )
+    text += "SO-9,Bike Shop,2030-03-31,,BRK-1,0\n"
 
     # when
     result = _import(tenant, text)
@@ -459,3 +463,93 @@ def test_the_example_file_imports_as_two_orders_with_three_lines(tenant, shop):
         )
     ) == [("EXAMPLE-1", "BRK-1", 25), ("EXAMPLE-1", "HOOK-2", 10), ("EXAMPLE-2", "BRK-1", 5)]
     assert Customer.objects.for_tenant(tenant).count() == 2  # no customer was created
+
+
+GOOD_ROW = "SO-1,Bike Shop,2030-03-31,,BRK-1,5\n"
+SAVE_AS = "export it from your spreadsheet as “CSV UTF-8” and upload that."
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        (
+            "orders.xlsx",
+            (HEADER + GOOD_ROW).encode(),
+            f"“orders.xlsx” is not a CSV file: the name must end in .csv, .tsv or .txt; {SAVE_AS}",
+        ),
+        (
+            "orders",
+            (HEADER + GOOD_ROW).encode(),
+            f"“orders” is not a CSV file: the name must end in .csv, .tsv or .txt; {SAVE_AS}",
+        ),
+        (
+            "orders.csv",
+            b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00[Content_Types].xml",
+            f"The file is a workbook or zip archive (.xlsx, .ods, .zip), not CSV text; {SAVE_AS}",
+        ),
+        (
+            "orders.csv",
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64,
+            f"The file is an old Excel workbook (.xls), not CSV text; {SAVE_AS}",
+        ),
+        (
+            "orders.csv",
+            b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj",
+            f"The file is a PDF document, not CSV text; {SAVE_AS}",
+        ),
+        (
+            "orders.csv",
+            b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+            f"The file is a PNG image, not CSV text; {SAVE_AS}",
+        ),
+        (
+            "orders.txt",
+            (HEADER + GOOD_ROW).encode("utf-16"),
+            f"The file is UTF-16 text (“Unicode Text”), not UTF-8; {SAVE_AS}",
+        ),
+        (
+            "orders.csv",
+            (HEADER + "SO-1,Bike Shop,2030-03-31,,BRK-1,5\x1b[0m\n").encode(),
+            f"The file is not CSV text (a control character, U+001B, on line 2); {SAVE_AS}",
+        ),
+    ],
+    ids=["xlsx-name", "no-extension", "xlsx", "xls", "pdf", "png", "utf-16", "control"],
+)
+def test_a_file_that_is_not_csv_text_is_refused_before_any_row(
+    tenant, shop, name, content, message
+):
+    result = orders_import_csv(actor=member_actor(tenant), file=SimpleUploadedFile(name, content))
+
+    assert result.errors == [RowError(None, None, message)]
+    assert result.row_count == 0
+    assert _nothing_saved(tenant)
+
+
+@pytest.mark.parametrize("name", ["orders.csv", "ORDERS.CSV", "orders.tsv", "orders.txt"])
+def test_csv_tsv_and_txt_names_are_read(tenant, shop, name):
+    text = HEADER.replace(",", "\t") + GOOD_ROW.replace(",", "\t")
+
+    result = orders_import_csv(
+        actor=member_actor(tenant), file=SimpleUploadedFile(name, text.encode())
+    )
+
+    assert result.ok, result.errors
+    assert Order.objects.for_tenant(tenant).count() == 1
+
+
+def test_an_order_of_more_than_100_rows_is_refused_at_its_101st_row(tenant, shop):
+    # given: SO-1 has 101 rows (lines), SO-2 has one
+    text = HEADER + GOOD_ROW * (MAX_LINES_PER_ORDER + 1) + GOOD_ROW.replace("SO-1", "SO-2")
+
+    # when
+    result = _import(tenant, text)
+
+    # then: one problem, on the row that is one too many (the header is row 1)
+    assert result.errors == [
+        RowError(
+            MAX_LINES_PER_ORDER + 2,
+            "number",
+            "Order SO-1 has more than 100 lines (one per row); split it into several orders.",
+        )
+    ]
+    assert _nothing_saved(tenant)

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from mfapp.core.exceptions import ApplicationError, Conflict, PermissionDenied
 from mfapp.orders.models import Order, OrderLine
-from mfapp.orders.services import order_create, order_line_add
+from mfapp.orders.services import MAX_LINES_PER_ORDER, order_create, order_line_add
 from tests.factories import (
     CustomerFactory,
     OrderFactory,
@@ -116,3 +116,40 @@ def test_create_needs_orders_manage(tenant, role):
         _create(member_actor(tenant, role), tenant)
 
     assert Order.objects.for_tenant(tenant).count() == 0
+
+
+def test_an_order_has_at_most_100_lines(tenant, system):
+    # given: lines are part of every answer about an order, so their number is bounded
+    product = ProductFactory(tenant=tenant)
+    lines = [{"product_id": product.pk, "quantity": 1}] * (MAX_LINES_PER_ORDER + 1)
+
+    # when
+    with pytest.raises(ApplicationError) as exc_info:
+        _create(system, tenant, lines=lines)
+
+    # then
+    assert exc_info.value.message == (
+        "An order has at most 100 lines, not 101; split it into several orders."
+    )
+    assert Order.objects.for_tenant(tenant).count() == 0
+
+
+def test_a_line_is_not_added_to_an_order_of_100_lines(tenant, system):
+    # given: an order with the most lines an order can have (written directly: quick)
+    product = ProductFactory(tenant=tenant)
+    order = OrderFactory(tenant=tenant, number="SO-FULL")
+    OrderLine.objects.bulk_create(
+        OrderLine(tenant=tenant, order=order, product=product, quantity=1, unit_price=1)
+        for _ in range(MAX_LINES_PER_ORDER)
+    )
+
+    # when
+    with pytest.raises(ApplicationError) as exc_info:
+        order_line_add(actor=system, order=order, product_id=product.pk, quantity=2)
+
+    # then
+    assert exc_info.value.message == (
+        "Order SO-FULL has 100 lines, the most an order can have; put further products on "
+        "another order."
+    )
+    assert order.lines.count() == MAX_LINES_PER_ORDER

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
 
 from mfapp.orders.models import Order, OrderLine
@@ -176,3 +177,124 @@ def test_orders_go_to_the_active_tenant_only(client, tenant, other_tenant, shop)
     # then
     assert _saved(tenant) == (2, 3)
     assert _saved(other_tenant) == (0, 0)
+
+
+# --- bad files: refused as a whole, with the message in the problems table -----------------------
+ROW = "SO-1,Bike Shop,2030-03-31,,BRK-1,5\n"
+SAVE_AS = "export it from your spreadsheet as “CSV UTF-8” and upload that."
+
+
+def _problems(response) -> list[tuple[str, str, str]]:
+    table = response.text.split('id="import-errors"')[1].split("</table>")[0]
+    return re.findall(
+        r'<td data-label="Row" class="num">([^<]+)</td>\s*'
+        r'<td data-label="Column">(?:<code>)?([^<]+)(?:</code>)?</td>\s*'
+        r'<td data-label="Problem">([^<]+)</td>',
+        table,
+    )
+
+
+def _file_problem(message: str) -> list[tuple[str, str, str]]:
+    return [("whole file", "—", message)]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        (
+            "orders.xlsx",
+            b"PK\x03\x04\x14\x00\x06\x00",
+            f"“orders.xlsx” is not a CSV file: the name must end in .csv, .tsv or .txt; {SAVE_AS}",
+        ),
+        (
+            "orders.csv",
+            b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00",
+            f"The file is a workbook or zip archive (.xlsx, .ods, .zip), not CSV text; {SAVE_AS}",
+        ),
+        (
+            "orders.csv",
+            (HEADER + "SO-1,Müller,2030-03-31,,BRK-1,5\n").encode("latin-1"),
+            "The file is not UTF-8 text (unreadable byte at position 54). "
+            "Save it as “CSV UTF-8” and upload it again.",
+        ),
+        (
+            "orders.csv",
+            (HEADER + ROW).encode("utf-16"),
+            f"The file is UTF-16 text (“Unicode Text”), not UTF-8; {SAVE_AS}",
+        ),
+        (
+            "orders.csv",
+            (HEADER + ROW * 1001).encode(),
+            "The file has more than 1,000 rows; split it into smaller files.",
+        ),
+        (
+            "orders.csv",
+            (HEADER + ROW * (1024 * 1024 // len(ROW) + 1)).encode(),
+            "The file is larger than 1 MB; split it into smaller files.",
+        ),
+    ],
+    ids=["wrong-type", "workbook-named-csv", "latin-1", "utf-16", "too-many-rows", "over-1-mb"],
+)
+def test_a_bad_file_is_refused_with_its_message_and_nothing_is_saved(
+    client, tenant, shop, name, content, message
+):
+    _login(client, tenant)
+
+    response = client.post(IMPORT, {"file": SimpleUploadedFile(name, content)})
+
+    assert response.status_code == 400
+    assert "Nothing was imported: 1 problem</h2>" in response.text
+    problems = _problems(response)
+    if "rows" in message:  # the row after the 1,000th: 1,002 with the header
+        assert problems == [("1002", "—", message)]
+    else:
+        assert problems == _file_problem(message)
+    assert _saved(tenant) == (0, 0)
+
+
+def test_a_request_larger_than_any_acceptable_file_is_refused_unread(
+    client, tenant, shop, monkeypatch
+):
+    # given: a body well over the limit; reading it at all would fail the test
+    _login(client, tenant)
+
+    def parse(*args, **kwargs):
+        raise AssertionError("the upload was read")
+
+    monkeypatch.setattr("django.http.multipartparser.MultiPartParser.parse", parse)
+    content = (HEADER + ROW * (3 * 1024 * 1024 // len(ROW))).encode()
+
+    # when
+    response = client.post(IMPORT, {"file": SimpleUploadedFile("orders.csv", content)})
+
+    # then
+    assert response.status_code == 413
+    assert _problems(response) == _file_problem(
+        "The file is larger than 1 MB; split it into smaller files."
+    )
+    assert _saved(tenant) == (0, 0)
+
+
+def test_a_too_large_request_still_needs_the_role(client, tenant, shop):
+    _login(client, tenant, "viewer")
+    content = b"x" * (2 * 1024 * 1024)
+
+    response = client.post(IMPORT, {"file": SimpleUploadedFile("orders.csv", content)})
+
+    assert response.status_code == 403
+
+
+def test_the_csrf_token_is_still_checked(tenant, shop):
+    # The view is exempt from the middleware's check (which would read the body before the
+    # size is known) and checks the token itself, after the size.
+    client = Client(enforce_csrf_checks=True)
+    _login(client, tenant)
+
+    refused = client.post(IMPORT, _upload(GOOD))
+    page = client.get(IMPORT)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    accepted = client.post(IMPORT, {**_upload(GOOD), "csrfmiddlewaretoken": token})
+
+    assert refused.status_code == 403
+    assert accepted.status_code == 302
+    assert _saved(tenant) == (2, 3)
