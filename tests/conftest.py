@@ -223,6 +223,7 @@ def _worker_process(app, **extra_env: str):
         "DATABASE_URL": database_url,
         "CELERY_BROKER_URL": REDIS_URL,
         "CELERY_RESULT_BACKEND": REDIS_URL,
+        "MFAPP_TEST_BROKER_KEYPREFIX": settings.CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"],
         **extra_env,
     }
     process = subprocess.Popen(

@@ -18,10 +18,12 @@ from mfapp.machines.selectors import MACHINES_SHOWN
 from mfapp.orders.views import PER_PAGE as ORDERS_PER_PAGE
 from mfapp.production.views import COLUMN_LIMIT
 from mfapp.sustainability.views import PER_PAGE as REPORTS_PER_PAGE
-from mfapp.tenancy.models import Tenant
+from mfapp.tenancy.models import Membership, Site, Tenant
+from mfapp.tenancy.views import PEOPLE_SHOWN, SITES_SHOWN
 from tests.factories import (
     BatchFactory,
     CustomerFactory,
+    InvitationFactory,
     MachineFactory,
     MaterialFactory,
     MembershipFactory,
@@ -29,6 +31,7 @@ from tests.factories import (
     ProductFactory,
     SiteFactory,
     SustainabilityReportFactory,
+    UserFactory,
     WebhookDeliveryFactory,
     WebhookEndpointFactory,
 )
@@ -97,6 +100,23 @@ def _endpoints(tenant: Tenant, count: int) -> str:
     return reverse("webhook-endpoint-list")
 
 
+def _sites(tenant: Tenant, count: int) -> str:
+    _many(SiteFactory, count - Site.objects.for_tenant(tenant).count(), tenant=tenant)
+    return reverse("tenancy:site-list")
+
+
+def _members(tenant: Tenant, count: int) -> str:
+    for _ in range(count - Membership.objects.for_tenant(tenant).count()):
+        MembershipFactory(tenant=tenant, user=UserFactory(), role="viewer")
+    return reverse("tenancy:member-list")
+
+
+def _invitations(tenant: Tenant, count: int) -> str:
+    for _ in range(count):
+        InvitationFactory(tenant=tenant)
+    return reverse("tenancy:member-list")
+
+
 def _deliveries(tenant: Tenant, count: int) -> str:
     endpoint = WebhookEndpointFactory(tenant=tenant)
     _many(WebhookDeliveryFactory, count, tenant=tenant, endpoint=endpoint)
@@ -139,6 +159,24 @@ PAGES = {
         r'<td data-label="Machine">',
         r"Showing the first 200 of 201 machines at this site, by name\.",
         _dashboard,
+    ),
+    "sites": ListPage(
+        SITES_SHOWN,
+        r'<td data-label="Site">',
+        r"Showing the first 100 sites, by name; the API lists them all\.",
+        _sites,
+    ),
+    "members": ListPage(
+        PEOPLE_SHOWN,
+        r'<tr id="member-\d+"',
+        r"Showing the first 200 members, owners first; the API lists them all\.",
+        _members,
+    ),
+    "invitations": ListPage(
+        PEOPLE_SHOWN,
+        r'<tr id="invitation-\d+"',
+        r"Showing the newest 200 pending invitations\.",
+        _invitations,
     ),
     "webhook endpoints": ListPage(
         ENDPOINTS_SHOWN,

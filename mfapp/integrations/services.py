@@ -202,12 +202,19 @@ def webhook_delivery_redeliver(*, actor: Actor, delivery: WebhookDelivery) -> We
     delivery = lock(actor, delivery)
     if not delivery.can_redeliver:
         raise Conflict("This delivery is still being attempted.")
+    before = {"status": delivery.status, "attempt_count": delivery.attempt_count}
     delivery.status, delivery.attempt_count = D.PENDING, 0
     delivery.next_attempt_at, delivery.delivered_at = timezone.now(), None
     delivery.save(
         update_fields=["status", "attempt_count", "next_attempt_at", "delivered_at", "updated_at"]
     )
-    audit_record(actor=actor, verb="webhook_delivery.redelivered", target=delivery)
+    audit_record(
+        actor=actor,
+        verb="webhook_delivery.redelivered",
+        target=delivery,
+        before=before,
+        after={"status": delivery.status, "attempt_count": 0},
+    )
     _enqueue_delivery(delivery)
     return delivery
 

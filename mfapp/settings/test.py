@@ -1,5 +1,7 @@
 """Test settings: fast hasher, in-memory e-mail, plain static storage."""
 
+import os
+
 from .base import *  # noqa: F403
 from .base import CELERY_BROKER_TRANSPORT_OPTIONS, DATABASES, env
 
@@ -26,4 +28,10 @@ WEBHOOK_TIMEOUT_SECONDS = 2
 SCHEDULING_TIME_LIMIT_SECONDS = env.float("MFAPP_TEST_SCHEDULING_TIME_LIMIT_SECONDS", default=2.0)
 # Unacknowledged messages whose visibility timeout passed are restored every second (not 10 s),
 # so a test that shortens the timeout (MFAPP_BROKER_VISIBILITY_TIMEOUT) sees redelivery soon.
-CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS, "unacked_restore_interval": 1}
+# Every test session has its own broker keys, so two suites on one Redis (a developer's run
+# beside CI's) never take each other's tasks; the worker subprocess inherits the prefix.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    **CELERY_BROKER_TRANSPORT_OPTIONS,
+    "unacked_restore_interval": 1,
+    "global_keyprefix": env("MFAPP_TEST_BROKER_KEYPREFIX", default=f"mfapp-test-{os.getpid()}:"),
+}

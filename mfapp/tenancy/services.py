@@ -240,7 +240,13 @@ def api_key_revoke(*, actor: Actor, api_key: ApiKey) -> ApiKey:
         raise Conflict("This API key is revoked already.")
     api_key.revoked_at = timezone.now()
     api_key.save(update_fields=["revoked_at", "updated_at"])
-    audit_record(actor=actor, verb="api_key.revoked", target=api_key)
+    audit_record(
+        actor=actor,
+        verb="api_key.revoked",
+        target=api_key,
+        before={"revoked_at": None},
+        after={"revoked_at": api_key.revoked_at.isoformat()},
+    )
     return api_key
 
 

@@ -211,9 +211,20 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
 
 
 # --- sites -----------------------------------------------------------------------------------
+# Page caps: a business has a handful of sites and people; the API lists every row.
+SITES_SHOWN = 100
+PEOPLE_SHOWN = 200
+
+
 def _site_list_context(request: TenantHtmxRequest) -> dict[str, Any]:
-    sites = list(site_list(tenant=request.actor.tenant))
-    return {"sites": [(site, working_hours_summary(site.working_hours)) for site in sites]}
+    sites = list(site_list(tenant=request.actor.tenant)[: SITES_SHOWN + 1])
+    return {
+        "sites": [
+            (site, working_hours_summary(site.working_hours)) for site in sites[:SITES_SHOWN]
+        ],
+        "sites_shown": SITES_SHOWN,
+        "more_sites": len(sites) > SITES_SHOWN,
+    }
 
 
 @member_view()
@@ -288,13 +299,18 @@ def _people_context(
 ) -> dict[str, Any]:
     tenant = request.actor.tenant
     can_manage = has_permission(request.actor, "members.manage")
+    members = list(membership_list(tenant=tenant)[: PEOPLE_SHOWN + 1])
+    # Invitees' addresses are for those who manage members only (checked here, not just in the
+    # template: a client may ask for the partial alone).
+    invitations = list(invitation_list(tenant=tenant)[: PEOPLE_SHOWN + 1]) if can_manage else []
     return {
-        "members": list(membership_list(tenant=tenant)),
+        "members": members[:PEOPLE_SHOWN],
+        "more_members": len(members) > PEOPLE_SHOWN,
+        "people_shown": PEOPLE_SHOWN,
         "roles": Membership.Role.choices,
         "can_manage": can_manage,
-        # Invitees' addresses are for those who manage members only (checked here, not just
-        # in the template: a client may ask for the partial alone).
-        "invitations": list(invitation_list(tenant=tenant)) if can_manage else [],
+        "invitations": invitations[:PEOPLE_SHOWN],
+        "more_invitations": len(invitations) > PEOPLE_SHOWN,
         "invite_form": (invite_form or InvitationForm()) if can_manage else None,
         "me": request.membership.pk if request.membership is not None else None,
     }
