@@ -140,7 +140,9 @@ def webhook_delivery_attempt(*, delivery: WebhookDelivery) -> WebhookDelivery:
     with transaction.atomic():
         delivery = (
             WebhookDelivery.objects.for_tenant(delivery.tenant_id)
-            .select_for_update()
+            # The delivery row alone: locking the tenant and endpoint rows for the length of
+            # the HTTP call would hold up every commit that checks a foreign key to them.
+            .select_for_update(of=("self",))
             .select_related("endpoint", "tenant")
             .get(pk=delivery.pk)
         )

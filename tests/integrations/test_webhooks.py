@@ -447,3 +447,48 @@ def test_another_tenants_deliveries_are_invisible(api, other_tenant):
     assert api.post(f"/api/v1/webhook-deliveries/{foreign.pk}/redeliver/").status_code == 404
     foreign.refresh_from_db()
     assert foreign.status == "pending"
+
+
+# --- PostgreSQL: a delivery in flight locks its own row only ---------------------------------
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_in_flight_leaves_the_tenant_and_endpoint_rows_unlocked(tenant, receiver):
+    """The HTTP call runs while the delivery row is locked (one sender at a time); the
+    tenant's and endpoint's rows stay free, so other writes of the tenant go on meanwhile."""
+    import contextvars
+
+    import psycopg
+    from django.db import connection
+
+    from mfapp.integrations.services import webhook_delivery_attempt
+    from tests.conftest import APP_ROLE
+    from tests.factories import WebhookDeliveryFactory, WebhookEndpointFactory
+
+    slow = receiver("timeout")  # answers after 3 s: past the 2 s timeout, a retry is due
+    endpoint = WebhookEndpointFactory(tenant=tenant, url=slow.url)
+    delivery = WebhookDeliveryFactory(tenant=tenant, endpoint=endpoint)
+    sending = threading.Thread(
+        target=contextvars.copy_context().run,
+        args=(lambda: (webhook_delivery_attempt(delivery=delivery), connection.close()),),
+    )
+    sending.start()
+    assert _wait_for(lambda: slow.requests, timeout=10)  # the request is in flight
+    db = connection.settings_dict
+    with psycopg.connect(
+        dbname=db["NAME"], user=APP_ROLE, host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432
+    ) as other:
+        other.execute("SET lock_timeout = '500ms'")
+        other.execute("SELECT set_config('mfapp.tenant_id', %s, true)", [str(tenant.pk)])
+        for table, pk in (
+            ("tenancy_tenant", tenant.pk),
+            ("integrations_webhookendpoint", endpoint.pk),
+        ):
+            other.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE", [pk])  # noqa: S608
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            other.execute(
+                "SELECT 1 FROM integrations_webhookdelivery WHERE id = %s FOR UPDATE",
+                [delivery.pk],
+            )
+    sending.join(timeout=30)
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempt_count) == (WebhookDelivery.Status.PENDING, 1)
