@@ -220,3 +220,23 @@ def test_a_list_page_at_its_maximum_shows_everything_and_no_notice(client, tenan
 
     assert len(re.findall(page.row, response.text)) == page.limit
     assert not re.search(page.notice, response.text, re.DOTALL)
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_a_list_page_costs_the_same_queries_whatever_its_rows(client, tenant, name):
+    """No N+1: the page with three more rows runs exactly as many queries."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    page = PAGES[name]
+    client.force_login(MembershipFactory(tenant=tenant, role="owner").user)
+    url = page.make(tenant, 2)
+    client.get(url)  # first visit: session and any one-off writes
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    url = page.make(tenant, 5)  # the same page again (deliveries: another endpoint's)
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(url)
+
+    assert len(re.findall(page.row, response.text)) >= 5, "the rows were not added to the page"
+    assert len(many) == len(few), f"{name}: {len(few)} queries, then {len(many)}"

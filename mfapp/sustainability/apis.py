@@ -74,7 +74,7 @@ class SustainabilityReportViewSet(TenantViewSet):
     http_method_names = ["get", "post", "head", "options"]
 
     def tenant_queryset(self):
-        return report_list(tenant=self.tenant).defer("data")
+        return report_list(tenant=self.tenant, summaries=True)
 
     def get_object(self):
         return report_get(tenant=self.tenant, report_id=self.kwargs["pk"])

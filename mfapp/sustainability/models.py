@@ -242,6 +242,8 @@ class SustainabilityReport(TenantScopedModel):
 
     @property
     def totals(self) -> dict[str, Any]:
+        if "data_totals" in self.__dict__:  # annotated by report_list(summaries=True)
+            return self.data_totals or {}
         return (self.data or {}).get("totals") or {}
 
     @property
