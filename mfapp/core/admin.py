@@ -14,47 +14,35 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from mfapp.core.models import TenantScopedModel
+from mfapp.core.serialization import jsonable
 
 
-def _tenant_id_of(obj: models.Model) -> int:
+def _tenant_of(obj: models.Model) -> Any:
     from mfapp.tenancy.models import Tenant
 
-    return obj.pk if isinstance(obj, Tenant) else obj.tenant_id  # type: ignore[attr-defined]
-
-
-def _plain(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return str(value)
+    return obj if isinstance(obj, Tenant) else obj.tenant  # type: ignore[attr-defined]
 
 
 def staff_access_record(
     request: HttpRequest,
     *,
-    tenant_id: int,
-    verb: str,
     target: models.Model,
+    verb: str,
     message: str = "",
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
-    from mfapp.audit.models import AuditEvent
+    """One look at or change of `target` by platform staff, in its tenant's audit log."""
+    from mfapp.audit.services import audit_record
+    from mfapp.tenancy.actors import Actor
 
-    user = request.user
-    AuditEvent.objects.create(
-        tenant_id=tenant_id,
-        actor_user=user,
-        actor_label=f"platform staff: {user.get_username()}"[:200],
+    actor = Actor(tenant=_tenant_of(target), role=Actor.PLATFORM_STAFF, user=request.user)
+    audit_record(
+        actor=actor,
         verb=verb,
-        target_type=target._meta.label_lower,
-        target_id=target.pk or 0,
-        target_repr=str(target)[:200],
-        before=_plain(before or {}),
-        after=_plain(after or {}),
+        target=target,
+        before=jsonable(before or {}),
+        after=jsonable(after or {}),
         message=message,
     )
 
@@ -66,15 +54,18 @@ class StaffAccessAuditMixin:
         response = super().changelist_view(request, extra_context)  # type: ignore[misc]
         changelist = (getattr(response, "context_data", None) or {}).get("cl")
         if changelist is not None:
-            rows = list(changelist.result_list)
-            for tenant_id, count in Counter(_tenant_id_of(row) for row in rows).items():
-                first = next(row for row in rows if _tenant_id_of(row) == tenant_id)
+            shown: Counter[int] = Counter()
+            first: dict[int, models.Model] = {}  # the tenant's first row listed: the target
+            for row in changelist.result_list:
+                tenant_id = _tenant_of(row).pk
+                shown[tenant_id] += 1
+                first.setdefault(tenant_id, row)
+            for tenant_id, count in shown.items():
                 staff_access_record(
                     request,
-                    tenant_id=tenant_id,
+                    target=first[tenant_id],
                     verb="platform.listed",
-                    target=first,
-                    message=f"Listed {count} {first._meta.verbose_name_plural}: "
+                    message=f"Listed {count} {first[tenant_id]._meta.verbose_name_plural}: "
                     f"{request.get_full_path()}",
                 )
         return response
@@ -85,9 +76,7 @@ class StaffAccessAuditMixin:
         response = super().change_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
         original = (getattr(response, "context_data", None) or {}).get("original")
         if request.method == "GET" and original is not None:
-            staff_access_record(
-                request, tenant_id=_tenant_id_of(original), verb="platform.viewed", target=original
-            )
+            staff_access_record(request, target=original, verb="platform.viewed")
         return response
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
@@ -118,14 +107,7 @@ class StaffAccessAuditMixin:
     def _record_save(
         self, request: HttpRequest, obj: Any, verb: str, before: dict, after: dict
     ) -> None:
-        staff_access_record(
-            request,
-            tenant_id=_tenant_id_of(obj),
-            verb=verb,
-            target=obj,
-            before=before,
-            after=after,
-        )
+        staff_access_record(request, target=obj, verb=verb, before=before, after=after)
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         self._record_save(request, obj, "platform.deleted", {}, {})
