@@ -419,7 +419,10 @@ def render(raw: dict, best_known: dict) -> str:
         "hint); *ours* = `solve()` in the same wall-clock limit: dispatcher, then CP-SAT's "
         "default portfolio (without its local-search subsolvers) hinted with the dispatcher's "
         "plan and the horizon at its makespan for 60 % of the time, then (unless proven "
-        "optimal) LNS-only workers from the best plan. "
+        "optimal) LNS-only workers from the best plan, or, when some operation has a choice "
+        "of machines (mk*), our own precedence-keeping LNS: each step relaxes ~30 operations, "
+        "keeps the others' machines and order but not their times, and must beat the best "
+        "plan (one single-worker CP-SAT step per worker thread). "
         "Gap = (makespan - best known) / best known. "
         "Status `optimal` means proven optimal by CP-SAT; `feasible` otherwise."
     )

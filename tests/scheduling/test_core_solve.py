@@ -296,3 +296,44 @@ def test_plain_cpsat_refuses_app_features():
 
     with pytest.raises(ValueError, match="only handles plain"):
         solve_plain_cpsat(problem, time_limit=1)
+
+
+def test_precedence_neighbourhood_keeps_order_outside_and_never_gets_worse():
+    from mfapp.scheduling.core.cpsat import build_full_model, solve_full_neighbourhood
+
+    problem = random_problem(7, n_jobs=25, n_machines=6)  # calendars, changeovers, due dates
+    plan = dispatch(problem)
+    full = build_full_model(problem, plan, None)
+    relaxed = {op.id for job in problem.jobs[:5] for op in job.operations}
+    before = full.weights.value(evaluate(problem, plan))
+
+    outcome = solve_full_neighbourhood(full, plan, relaxed, time_limit=2)
+
+    assert outcome.plan is not None
+    assert validate(problem, outcome.plan) == []
+    assert full.weights.value(evaluate(problem, outcome.plan)) <= before
+    new = outcome.plan.assignments
+    for op_id, old in plan.assignments.items():
+        if op_id not in relaxed:
+            assert new[op_id].machine == old.machine
+    for m in {a.machine for a in plan.assignments.values()}:
+        kept = [o for o, a in plan.assignments.items() if a.machine == m and o not in relaxed]
+        kept = [o for o in kept if plan.assignments[o].end > plan.assignments[o].start]
+        old_order = sorted(kept, key=lambda o: plan.assignments[o].start)
+        assert sorted(kept, key=lambda o: new[o].start) == old_order
+
+    strict = solve_full_neighbourhood(full, outcome.plan, set(), time_limit=1, below=0)
+    assert strict.plan is None
+    assert strict.status == "INFEASIBLE"
+
+
+def test_flexible_problems_end_with_our_precedence_lns():
+    problem = random_problem(11, n_jobs=40, n_machines=6)
+    assert choose_mode(problem) == "full"
+
+    result = solve(problem, time_limit=3, workers=2)
+
+    assert validate(problem, result.plan) == []
+    assert result.metrics.key() <= result.dispatch_metrics.key()
+    assert "LNS " in result.cpsat_status or result.status == "optimal"
+    assert result.wall_s < 4

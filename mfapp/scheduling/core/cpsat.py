@@ -44,10 +44,13 @@ from .validate import evaluate
 
 __all__ = [
     "CpsatOutcome",
+    "FullModel",
     "ObjectiveWeights",
+    "build_full_model",
     "consistent_free_set",
     "objective_weights",
     "solve_cpsat",
+    "solve_full_neighbourhood",
     "solve_neighbourhood",
     "solve_plain_cpsat_model",
 ]
@@ -178,6 +181,62 @@ def objective_weights(
     return ObjectiveWeights(horizon=horizon, k_mk=k_mk, w_moved=w_moved, big=big)
 
 
+@dataclass
+class FullModel:
+    """The one-model formulation of a whole problem and the handles to read and hint it."""
+
+    problem: Problem
+    model: cp_model.CpModel
+    weights: ObjectiveWeights
+    start: dict
+    end: dict
+    presence: dict
+    durations: dict
+    candidates: dict
+    arcs_by_machine: dict
+    makespan: cp_model.IntVar
+    tardiness: dict
+    stays: dict
+    n_prev: int
+    n_arcs: int
+    objective: cp_model.LinearExprT = 0
+
+    def hint(self, model: cp_model.CpModel, plan: Plan) -> None:
+        """A complete hint from ``plan`` (on ``model``, this model or a clone of it)."""
+        _add_hint(
+            model,
+            self.problem,
+            plan,
+            self.start,
+            self.presence,
+            self.candidates,
+            self.arcs_by_machine,
+            self.makespan,
+            self.tardiness,
+            self.stays,
+            evaluate(self.problem, plan),
+            self.end,
+        )
+
+    def plan(self, solver: cp_model.CpSolver) -> Plan:
+        assignments: dict[int, Assignment] = {}
+        for job in self.problem.jobs:
+            for op in job.operations:
+                if op.fixed is not None:
+                    assignments[op.id] = op.fixed
+                    continue
+                s_val = solver.value(self.start[op.id])
+                for m, _d in sorted(op.durations.items()):
+                    lit = self.presence.get((op.id, m))
+                    if lit is None:
+                        continue
+                    if lit is ALWAYS or solver.boolean_value(lit):
+                        d = self.durations[(op.id, m)]
+                        assignments[op.id] = Assignment(m, s_val, s_val + d)
+                        break
+        return Plan(assignments)
+
+
 def solve_cpsat(
     problem: Problem,
     *,
@@ -189,6 +248,41 @@ def solve_cpsat(
     params: dict[str, object] | None = None,
 ) -> CpsatOutcome:
     t0 = time.perf_counter()
+    full = build_full_model(problem, hint, stability_weight)
+    model = full.model
+    if hint is not None:  # complete hint from the dispatcher's (or the best) plan
+        full.hint(model, hint)
+    solver = cp_model.CpSolver()
+    build_s = time.perf_counter() - t0
+    _params(solver, time_limit - build_s, workers, log, params)
+    trace = _Trace(t0)
+    status_code = solver.solve(model, trace)
+    status = solver.status_name(status_code)
+    wall = time.perf_counter() - t0
+    stats = {
+        "variables": len(model.proto.variables),
+        "constraints": len(model.proto.constraints),
+        "circuit_arcs": full.n_arcs,
+        "horizon": full.weights.horizon,
+    }
+    if status_code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return CpsatOutcome(None, status, None, None, None, wall, trace.points, stats)
+    obj = round(solver.objective_value)
+    bound = round(solver.best_objective_bound)
+    makespan_bound = None
+    if not full.tardiness:
+        # bound <= K*mk_min + w*moved(opt) <= K*mk_min + w*n_prev
+        w = full.weights
+        makespan_bound = max(0, -(-(bound - w.w_moved * full.n_prev) // w.k_mk))
+    return CpsatOutcome(
+        full.plan(solver), status, obj, bound, makespan_bound, wall, trace.points, stats
+    )
+
+
+def build_full_model(
+    problem: Problem, hint: Plan | None, stability_weight: int | None
+) -> FullModel:
+    """The whole problem as one CP-SAT model (no hint added); the horizon comes from ``hint``."""
     machines = problem.machine_map()
     model = cp_model.CpModel()
 
@@ -356,68 +450,84 @@ def solve_cpsat(
             model.add_implication(stay, p)
         model.add(s == prev.start).only_enforce_if(stay)
         stays[op.id] = stay
-    weights = {job.id: job.weight for job in jobs}
-    weighted_tardiness = sum(weights[j] * t for j, t in tardiness.items())
+    job_weight = {job.id: job.weight for job in jobs}
+    weighted_tardiness = sum(job_weight[j] * t for j, t in tardiness.items())
     second = k_mk * makespan + w_moved * (n_prev - sum(stays.values()))
     objective = (big * weighted_tardiness if tardiness else 0) + second
     model.minimize(objective)
 
-    # Complete hint from the dispatcher's plan.
-    if hint is not None:
-        _add_hint(
-            model,
-            problem,
-            hint,
-            start,
-            presence,
-            candidates,
-            arcs_by_machine,
-            makespan,
-            tardiness,
-            stays,
-            hint_metrics,
-            end,
-        )
+    return FullModel(
+        problem=problem,
+        model=model,
+        weights=weights,
+        start=start,
+        end=end,
+        presence=presence,
+        durations=durations,
+        candidates=candidates,
+        arcs_by_machine=arcs_by_machine,
+        makespan=makespan,
+        tardiness=tardiness,
+        stays=stays,
+        n_prev=n_prev,
+        n_arcs=n_arcs,
+        objective=objective,
+    )
 
+
+def solve_full_neighbourhood(
+    full: FullModel,
+    plan: Plan,
+    relaxed: set[int],
+    *,
+    time_limit: float,
+    workers: int = 1,
+    params: dict[str, object] | None = None,
+    below: int | None = None,
+) -> CpsatOutcome:
+    """One step of a precedence-keeping neighbourhood search on the whole model: operations
+    outside ``relaxed`` keep their machine and their order on it (as in ``plan``) but not their
+    times, so the whole plan can still shift left or right; the relaxed ones may go anywhere.
+    ``plan`` is a complete hint of this sub-model, so the answer is never worse."""
+    t0 = time.perf_counter()
+    model = full.model.clone()
+    model.clear_hints()
+    a = plan.assignments
+    proto_vars = model.proto.variables
+    rows: dict[int, list[tuple[int, int]]] = {}
+    for job in full.problem.jobs:
+        for op in job.operations:
+            if op.fixed is not None or op.id in relaxed:
+                continue
+            x = a[op.id]
+            lit = full.presence.get((op.id, x.machine))
+            if lit is not None and lit is not ALWAYS:
+                domain = proto_vars[lit.index].domain
+                domain[0] = domain[1] = 1
+            if x.end > x.start:
+                rows.setdefault(x.machine, []).append((x.start, op.id))
+    start, end = full.start, full.end
+    for items in rows.values():
+        items.sort()
+        for (_s1, before), (_s2, after) in itertools.pairwise(items):
+            model.add(start[after] >= end[before])
+    if below is not None:  # only strictly better plans
+        model.add(full.objective < below)
+    full.hint(model, plan)
     solver = cp_model.CpSolver()
-    build_s = time.perf_counter() - t0
-    _params(solver, time_limit - build_s, workers, log, params)
-    trace = _Trace(t0)
-    status_code = solver.solve(model, trace)
+    _params(solver, time_limit - (time.perf_counter() - t0), workers, False, params)
+    status_code = solver.solve(model)
     status = solver.status_name(status_code)
     wall = time.perf_counter() - t0
-    stats = {
-        "variables": len(model.proto.variables),
-        "constraints": len(model.proto.constraints),
-        "circuit_arcs": n_arcs,
-        "horizon": horizon,
-    }
     if status_code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return CpsatOutcome(None, status, None, None, None, wall, trace.points, stats)
-
-    assignments: dict[int, Assignment] = {}
-    for job in jobs:
-        for op in job.operations:
-            if op.fixed is not None:
-                assignments[op.id] = op.fixed
-                continue
-            s_val = solver.value(start[op.id])
-            for m, _d in sorted(op.durations.items()):
-                lit = presence.get((op.id, m))
-                if lit is None:
-                    continue
-                if lit is ALWAYS or solver.boolean_value(lit):
-                    d = durations[(op.id, m)]
-                    assignments[op.id] = Assignment(m, s_val, s_val + d)
-                    break
-    obj = round(solver.objective_value)
-    bound = round(solver.best_objective_bound)
-    makespan_bound = None
-    if not tardiness:
-        # bound <= K*mk_min + w*moved(opt) <= K*mk_min + w*n_prev
-        makespan_bound = max(0, -(-(bound - w_moved * n_prev) // k_mk))
+        return CpsatOutcome(None, status, None, None, None, wall)
     return CpsatOutcome(
-        Plan(assignments), status, obj, bound, makespan_bound, wall, trace.points, stats
+        full.plan(solver),
+        status,
+        round(solver.objective_value),
+        round(solver.best_objective_bound),
+        None,
+        wall,
     )
 
 

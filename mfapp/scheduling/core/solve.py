@@ -6,13 +6,17 @@ from __future__ import annotations
 import logging
 import random
 import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from .cpsat import (
+    FullModel,
     ObjectiveWeights,
+    build_full_model,
     consistent_free_set,
     objective_weights,
     solve_cpsat,
+    solve_full_neighbourhood,
     solve_neighbourhood,
     solve_plain_cpsat_model,
 )
@@ -72,6 +76,22 @@ FULL_PHASES: list[tuple[float | None, dict[str, object]]] = [
     (0.6, {**NO_LOCAL_SEARCH}),
     (None, {"use_lns_only": True, **NO_LOCAL_SEARCH}),
 ]
+# Problems where some operation has a choice of machines: CP-SAT's own LNS steps were slow on
+# them (mk10: 12 steps in 4 s, one 0.1 deterministic-second step taking 2-3.5 s of wall-clock
+# time, against 22-61 faster steps on swv01/ta01), so after the same default phase our own
+# precedence-keeping LNS (``_PrecedenceLns``) takes over: one thread per worker, each step a
+# single-worker CP-SAT solve that must beat the best plan (measured, docs/decisions.md; a
+# shorter first phase, 30 %, was no better on mk02-mk10 and left mid-size tenants unproven).
+FLEXIBLE_PHASES: list[tuple[float | None, dict[str, object]]] = [
+    (0.6, {**NO_LOCAL_SEARCH}),
+    (None, {"precedence_lns": True}),
+]
+# CP-SAT parameters of one precedence-LNS step: small models solved many times, where LP
+# relaxation and presolve probing cost more wall-clock time than they save.
+PRECEDENCE_LNS_STEP_PARAMS: dict[str, object] = {
+    "linearization_level": 0,
+    "cp_model_probing_level": 0,
+}
 FULL_MODEL_MAX_ARCS = 20_000
 
 
@@ -89,6 +109,19 @@ def choose_mode(problem: Problem) -> str:
                 candidates[m] = candidates.get(m, 0) + 1
     arcs = sum(n * n for n in candidates.values())
     return "full" if arcs <= FULL_MODEL_MAX_ARCS else "lns"
+
+
+def _tardy_jobs(problem: Problem, assignments: dict) -> list[tuple]:
+    """(job, lateness) of every weighted job whose last, movable operation ends past its due."""
+    return [
+        (job, assignments[job.operations[-1].id].end - job.due)
+        for job in problem.jobs
+        if job.due is not None
+        and job.weight > 0
+        and job.operations
+        and job.operations[-1].fixed is None
+        and assignments[job.operations[-1].id].end > job.due
+    ]
 
 
 @dataclass
@@ -134,15 +167,7 @@ class _Lns:
         rng = self.rng
         lo = problem.now
         hi = max([lo] + [a[o].end for o in self.movable])
-        tardy = [
-            (job, a[job.operations[-1].id].end - job.due)
-            for job in problem.jobs
-            if job.due is not None
-            and job.weight > 0
-            and job.operations
-            and job.operations[-1].fixed is None
-            and a[job.operations[-1].id].end > job.due
-        ]
+        tardy = _tardy_jobs(problem, a)
         kinds = ["window", "machine", "end", "jobs"] + (["tardy"] * 3 if tardy else [])
         kind = rng.choice(kinds)
         if kind == "tardy":
@@ -217,6 +242,177 @@ class _Lns:
                 self.trace.append((time.perf_counter(), value))
 
 
+@dataclass
+class _PrecedenceLns:
+    """Large neighbourhood search on the whole model: each step relaxes ~``size`` operations
+    (around a time, a machine, a critical path, some jobs or a tardy job) and keeps every other
+    operation on its machine and in its order there, but free in time, so the plan can
+    compress around the relaxed ones (``solve_full_neighbourhood``). ``strict`` steps must
+    beat the best plan (a bound on the objective: a neighbourhood without a better plan is
+    closed quickly, measured better than accepting equal plans); the plan never gets worse."""
+
+    full: FullModel
+    plan: Plan
+    rng: random.Random
+    workers: int = 1
+    size: float = 30.0
+    min_size: int = 5
+    step_limit: float = 0.3
+    strict: bool = True
+    params: dict[str, object] = field(default_factory=dict)
+    iterations: int = 0
+    improvements: int = 0
+
+    def __post_init__(self) -> None:
+        problem = self.full.problem
+        self.movable = [op.id for _j, _k, op in problem.operations() if op.fixed is None]
+        self.previous = {op.id: op.previous for _j, _k, op in problem.operations()}
+        self.prev_in_job: dict[int, int] = {}
+        for job in problem.jobs:
+            for before, after in zip(job.operations, job.operations[1:], strict=False):
+                self.prev_in_job[after.id] = before.id
+        self.value = self.full.weights.value(evaluate(problem, self.plan))
+
+    def _critical(self) -> list[int]:
+        """One critical chain of the current plan, last operation first: each operation's
+        predecessor is the job or machine predecessor it starts right after."""
+        a = self.plan.assignments
+        movable = [o for o in self.movable if a[o].end > a[o].start] or self.movable
+        by_end: dict[tuple[int, int], int] = {}
+        for o in movable:
+            by_end[(a[o].machine, a[o].end)] = o
+        movable_set = set(self.movable)
+        current = max(movable, key=lambda o: (a[o].end, self.rng.random()))
+        chain = [current]
+        while len(chain) < len(movable):
+            x = a[current]
+            options = []
+            before = self.prev_in_job.get(current)
+            if before is not None and before in movable_set and a[before].end == x.start:
+                options.append(before)
+            on_machine = by_end.get((x.machine, x.start))
+            if on_machine is not None:
+                options.append(on_machine)
+            if not options:
+                break
+            current = self.rng.choice(options)
+            chain.append(current)
+        return chain
+
+    def _around(self, pool: list[int], times: list[int], n: int) -> set[int]:
+        a = self.plan.assignments
+        ranked = sorted(
+            pool, key=lambda o: (min(abs(a[o].start - t) for t in times), self.rng.random())
+        )
+        return set(ranked[: max(0, n)])
+
+    def _neighbourhood(self, n: int) -> set[int]:
+        a = self.plan.assignments
+        rng = self.rng
+        problem = self.full.problem
+        lo = problem.now
+        hi = max([lo] + [a[o].end for o in self.movable])
+        tardy = _tardy_jobs(problem, a)
+        moved = [
+            o
+            for o in self.movable
+            if self.previous.get(o) is not None
+            and (a[o].machine, a[o].start) != (self.previous[o].machine, self.previous[o].start)
+        ]
+        kinds = ["window", "machine", "critical", "critical", "jobs"]
+        kinds += ["tardy"] * 3 * bool(tardy) + ["moved"] * bool(moved)
+        kind = rng.choice(kinds)
+        if kind == "moved":  # operations off their previous place, and what is there now
+            seeds = rng.sample(moved, k=min(len(moved), max(1, n // 3)))
+            times = [t for o in seeds for t in (a[o].start, self.previous[o].start)]
+            return set(seeds) | self._around(self.movable, times, n - len(seeds))
+        if kind == "tardy":  # a late job and what competes with it around the same time
+            job, _late = rng.choices(tardy, weights=[j.weight * t for j, t in tardy])[0]
+            own = [op.id for op in job.operations if op.fixed is None]
+            times = [a[o].start for o in own]
+            return set(own) | self._around(self.movable, times, n - len(own))
+        if kind == "critical":
+            chain = self._critical()
+            k = min(len(chain), max(1, n // 2))
+            first = rng.randint(0, len(chain) - k)
+            segment = chain[first : first + k]
+            times = [a[o].start for o in segment]
+            return set(segment) | self._around(self.movable, times, n - len(segment))
+        if kind == "machine":
+            machines = sorted({a[o].machine for o in self.movable})
+            chosen = set(rng.sample(machines, k=min(len(machines), rng.randint(1, 3))))
+            pool = [o for o in self.movable if a[o].machine in chosen]
+            return self._around(pool, [rng.randint(lo, hi)], n)
+        if kind == "jobs":
+            jobs = [job for job in problem.jobs if any(op.fixed is None for op in job.operations)]
+            rng.shuffle(jobs)
+            free: set[int] = set()
+            for job in jobs:
+                free |= {op.id for op in job.operations if op.fixed is None}
+                if len(free) >= n:
+                    break
+            return free
+        return self._around(self.movable, [rng.randint(lo, hi)], n)
+
+    def run(self, deadline: float, threads: int = 1) -> None:
+        """Steps until ``deadline``; ``threads`` steps at a time (CP-SAT releases the GIL while
+        it solves), each from the best plan when it starts."""
+        if not self.movable:
+            return
+        with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+            running: dict[Future, int] = {}
+            done = False
+            while True:
+                while not done and len(running) < max(1, threads):
+                    remaining = deadline - time.perf_counter()
+                    if remaining < 0.1:
+                        break
+                    n = min(len(self.movable), int(self.size))
+                    free = self._neighbourhood(n)
+                    self.iterations += 1
+                    future = pool.submit(
+                        solve_full_neighbourhood,
+                        self.full,
+                        self.plan,
+                        free,
+                        time_limit=min(self.step_limit, remaining - 0.05),
+                        workers=self.workers,
+                        params=self.params,
+                        below=self.value if self.strict else None,
+                    )
+                    running[future] = len(free)
+                if not running:
+                    return
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    n_free = running.pop(future)
+                    done = self._accept(future.result(), n_free) or done
+
+    def _accept(self, outcome, n_free: int) -> bool:
+        """Take the step's plan if not worse; adapt the size. True: nothing left to gain."""
+        if outcome.plan is None:
+            if outcome.status == "INFEASIBLE":  # proven: no better plan there, look wider
+                self.size = min(self.size * 1.1, len(self.movable))
+            else:
+                self.size = max(self.size * 0.9, self.min_size)
+            return False
+        value = self.full.weights.value(evaluate(self.full.problem, outcome.plan))
+        if outcome.status == "OPTIMAL":
+            if n_free == len(self.movable):
+                if value < self.value:
+                    self.plan, self.value = outcome.plan, value
+                    self.improvements += 1
+                return True  # everything was free and solved outright
+            self.size = min(self.size * 1.1, len(self.movable))
+        elif value >= self.value:
+            self.size = max(self.size * 0.9, self.min_size)
+        if value < self.value:
+            self.improvements += 1
+        if value <= self.value:
+            self.plan, self.value = outcome.plan, value
+        return False
+
+
 def solve(
     problem: Problem,
     *,
@@ -267,8 +463,13 @@ def solve(
         # dispatcher's plan and a horizon tightened to it: proves small problems optimal and
         # gives the lower bound. Phase 2, if not proven: LNS-only workers from the best plan,
         # which improve plans faster on 2 cores (measured, see docs/benchmarks/scheduling.md).
+        flexible = any(
+            len(op.durations) > 1 for _j, _k, op in problem.operations() if op.fixed is None
+        )
+        chosen_phases = FLEXIBLE_PHASES if flexible and hint else FULL_PHASES
         phases = [
-            (None if share is None else share * remaining, params) for share, params in FULL_PHASES
+            (None if share is None else share * remaining, params)
+            for share, params in chosen_phases
         ]
         current_hint = dispatch_plan if hint else None
         statuses = []
@@ -277,6 +478,24 @@ def solve(
             budget = left if share is None else min(share, left)
             if budget < 0.05:
                 break
+            if params.get("precedence_lns"):
+                full = build_full_model(problem, best_plan, stability_weight)
+                search = _PrecedenceLns(
+                    full,
+                    best_plan,
+                    random.Random(seed),  # noqa: S311 - search randomness, not security
+                    params=PRECEDENCE_LNS_STEP_PARAMS,
+                )
+                search.run(time.perf_counter() + budget, threads=workers)
+                statuses.append(f"LNS {search.improvements}/{search.iterations}")
+                if search.improvements:
+                    _check(problem, search.plan, "CP-SAT (LNS)")
+                    metrics = evaluate(problem, search.plan)
+                    if _key(metrics, stability_weight) < _key(best_metrics, stability_weight):
+                        best_plan, best_metrics, source = search.plan, metrics, "cpsat"
+                        status = "feasible"
+                        objective = full.weights.value(metrics)
+                continue
             outcome = solve_cpsat(
                 problem,
                 hint=current_hint,
