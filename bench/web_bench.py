@@ -5,10 +5,16 @@ that touches neither the database nor a template), and reported as requests per 
 latency percentiles and the ratio to that ceiling, so the figures compare within one run even
 on a shared, noisy machine.
 
-    # once: a scaled database (as the owner), then the benchmark (as the app role)
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/mfapp_scale .venv/bin/python manage.py migrate
+    # once: the application's roles (docker/postgres-init/10-app-role.sh does it in docker),
+    # a scaled database migrated by the owner, filled by the app role, analyzed by the owner
+    psql -h 127.0.0.1 -U postgres -c "CREATE ROLE mfapp_app LOGIN NOINHERIT" \\
+        -c "CREATE ROLE mfapp_app_platform NOLOGIN" -c "GRANT mfapp_app_platform TO mfapp_app" \\
+        -c "CREATE DATABASE mfapp_scale"
+    MFAPP_DATABASE_APP_ROLE=mfapp_app DATABASE_URL=postgres://postgres@127.0.0.1:5432/mfapp_scale \\
+        .venv/bin/python manage.py migrate
     DATABASE_URL=postgres://mfapp_app@127.0.0.1:5432/mfapp_scale \\
-        .venv/bin/python manage.py seed_scale --tenants 20 --orders-per-tenant 5000
+        .venv/bin/python manage.py seed_scale --tenants 20 --orders-per-tenant 5000 --jobs 2
+    psql -h 127.0.0.1 -U postgres mfapp_scale -c "VACUUM ANALYZE"
     DATABASE_URL=postgres://mfapp_app@127.0.0.1:5432/mfapp_scale \\
         .venv/bin/python bench/web_bench.py --out docs/benchmarks/web.md
 
@@ -68,6 +74,7 @@ TARGETS_MET = {
 
 @dataclass
 class Result:
+    phase: str
     name: str
     path: str
     rps: float
@@ -86,11 +93,12 @@ def _say(text: str) -> None:
     sys.stdout.flush()
 
 
-def _environment(database_url: str) -> dict[str, str]:
+def _environment(database_url: str, cache_url: str) -> dict[str, str]:
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "mfapp.settings.production",
         "DATABASE_URL": database_url,
+        "MFAPP_CACHE_URL": cache_url,
         "DJANGO_SECRET_KEY": "web-bench-not-a-secret",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_SECURE_SSL_REDIRECT": "false",
@@ -210,11 +218,14 @@ def _wrk(url: str, headers: list[str], args: argparse.Namespace, script: str) ->
     return json.loads(line[len("MFAPP ") :])
 
 
-def _measure(name: str, path: str, base: str, headers: list[str], args, script) -> Result:
+def _measure(
+    phase: str, name: str, path: str, base: str, headers: list[str], args, script
+) -> Result:
     _wrk(base + path, headers, argparse.Namespace(**{**vars(args), "duration": 2}), script)
     raw = _wrk(base + path, headers, args, script)
     seconds = raw["duration_us"] / 1e6
     result = Result(
+        phase=phase,
         name=name,
         path=path,
         rps=raw["requests"] / seconds,
@@ -227,15 +238,15 @@ def _measure(name: str, path: str, base: str, headers: list[str], args, script) 
         socket_errors=raw["socket_errors"],
     )
     _say(
-        f"{name:20} {result.rps:8.1f} req/s  p50 {result.p50_ms:6.1f}  p95 {result.p95_ms:6.1f}"
-        f"  p99 {result.p99_ms:6.1f} ms  non-2xx {result.non_2xx}"
+        f"{phase:9} {name:20} {result.rps:8.1f} req/s  p50 {result.p50_ms:6.1f}"
+        f"  p95 {result.p95_ms:6.1f}  p99 {result.p99_ms:6.1f} ms  non-2xx {result.non_2xx}"
     )
     return result
 
 
-def _verdicts(results: list[Result]) -> list[tuple[str, str, bool]]:
+def _verdicts(results: list[Result], phase: str) -> list[tuple[str, str, bool]]:
     rows = []
-    by_name = {r.name: r for r in results}
+    by_name = {r.name: r for r in results if r.phase == phase}
     for name, (ratio, p95, p99) in TARGETS_MET.items():
         r = by_name[name]
         if ratio is not None:
@@ -244,9 +255,22 @@ def _verdicts(results: list[Result]) -> list[tuple[str, str, bool]]:
             rows.append((f"{name}: p99 < {p99:.0f} ms", f"{r.p99_ms:.1f} ms", r.p99_ms < p99))
         if p95 is not None:
             rows.append((f"{name}: p95 < {p95:.0f} ms", f"{r.p95_ms:.1f} ms", r.p95_ms < p95))
-    failures = sum(r.non_2xx + r.socket_errors for r in results)
+    failures = sum(r.non_2xx + r.socket_errors for r in by_name.values())
     rows.append(("zero non-2xx responses or socket errors", str(failures), failures == 0))
     return rows
+
+
+PHASES = {
+    "cached": (
+        "As deployed: reads answered from the tenant cache (Redis) while the tenant's data is "
+        "unchanged. wrk repeats one URL, so after the first request every read is a hit: "
+        "this is an integration polling a list, or people reloading a page."
+    ),
+    "uncached": (
+        "The same server with the cache off (`MFAPP_CACHE_URL=off`): every request queries "
+        "PostgreSQL and renders, as the first read after a change does."
+    ),
+}
 
 
 def _markdown(results: list[Result], args, started: datetime, load: tuple, command: str) -> str:
@@ -264,51 +288,40 @@ def _markdown(results: list[Result], args, started: datetime, load: tuple, comma
         f"{os.cpu_count()} cores, Python {platform.python_version()}; gunicorn "
         f"{args.workers} sync workers, production settings, PostgreSQL as the application "
         f"role (row-level security on); wrk {args.threads} threads, {args.connections} "
-        f"connections, {args.duration} s per target after a 2 s warm-up. wrk, gunicorn and "
-        f"PostgreSQL share the cores. Load average at the start: "
+        f"connections, {args.duration} s per target after a 2 s warm-up. wrk, gunicorn, "
+        f"PostgreSQL and Redis share the cores. Load average at the start: "
         f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}.",
         "",
-        "`/healthz` is the ceiling (no database, no template); it ran first and last, and "
-        "*ratio* is each target's requests per second over their mean.",
-        "",
-        "| target | path | req/s | ratio | p50 ms | p95 ms | p99 ms | max ms | requests |"
-        " non-2xx |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "Each phase starts its own gunicorn. `/healthz` is the ceiling (no database, no "
+        "template); it ran first and last in each phase, and *ratio* is each target's "
+        "requests per second over their mean in that phase.",
     ]
-    for r in results:
-        lines.append(
-            f"| {r.name} | `{r.path}` | {r.rps:.1f} | {r.ratio:.2f} | {r.p50_ms:.1f} | "
-            f"{r.p95_ms:.1f} | {r.p99_ms:.1f} | {r.max_ms:.1f} | {r.requests} | "
-            f"{r.non_2xx + r.socket_errors} |"
-        )
-    lines += ["", "## Targets", "", "| target | measured | met |", "|---|---|:---:|"]
-    for label, measured, met in _verdicts(results):
-        lines.append(f"| {label} | {measured} | {'yes' if met else '**no**'} |")
+    for phase, description in PHASES.items():
+        lines += [
+            "",
+            f"## {phase.capitalize()}",
+            "",
+            description,
+            "",
+            "| target | path | req/s | ratio | p50 ms | p95 ms | p99 ms | max ms | requests |"
+            " non-2xx |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for r in results:
+            if r.phase != phase:
+                continue
+            lines.append(
+                f"| {r.name} | `{r.path}` | {r.rps:.1f} | {r.ratio:.2f} | {r.p50_ms:.1f} | "
+                f"{r.p95_ms:.1f} | {r.p99_ms:.1f} | {r.max_ms:.1f} | {r.requests} | "
+                f"{r.non_2xx + r.socket_errors} |"
+            )
+        lines += ["", f"Targets ({phase}):", "", "| target | measured | met |", "|---|---|:---:|"]
+        for label, measured, met in _verdicts(results, phase):
+            lines.append(f"| {label} | {measured} | {'yes' if met else '**no**'} |")
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--tenant", help="tenant slug (default: the one with most orders)")
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--duration", type=int, default=15, help="seconds per target")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--out", help="write the markdown table here")
-    parser.add_argument("--raw", help="write the raw figures as JSON here")
-    args = parser.parse_args()
-    if "DATABASE_URL" not in os.environ:
-        raise SystemExit("Set DATABASE_URL to the scaled PostgreSQL database (the app role).")
-    started, load = datetime.now(UTC), os.getloadavg()
-    env = _environment(os.environ["DATABASE_URL"])
-    os.environ.update(env)
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
-    paths, session, key = _credentials(args.tenant)
+def _phase(phase: str, env: dict[str, str], paths, session, key, args, script) -> list[Result]:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(  # noqa: S603 - our gunicorn, our arguments
@@ -327,21 +340,56 @@ def main() -> None:
     )
     try:
         _wait_until_up(base)
-        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-            script.write(LUA)
         for name, kind in TARGETS:
             _check(base, paths[name], _headers(kind, session, key))
         results = [
-            _measure(name, paths[name], base, _headers(kind, session, key), args, script.name)
+            _measure(phase, name, paths[name], base, _headers(kind, session, key), args, script)
             for name, kind in TARGETS
         ]
-        results.append(_measure("/healthz (again)", "/healthz", base, [], args, script.name))
+        results.append(_measure(phase, "/healthz (again)", "/healthz", base, [], args, script))
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
     ceiling = (results[0].rps + results[-1].rps) / 2
     for result in results:
         result.ratio = result.rps / ceiling
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tenant", help="tenant slug (default: the one with most orders)")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--duration", type=int, default=15, help="seconds per target")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument(
+        "--cache-url", default="redis://127.0.0.1:6379/13", help="Redis for the cached phase"
+    )
+    parser.add_argument("--out", help="write the markdown table here")
+    parser.add_argument("--raw", help="write the raw figures as JSON here")
+    args = parser.parse_args()
+    if "DATABASE_URL" not in os.environ:
+        raise SystemExit("Set DATABASE_URL to the scaled PostgreSQL database (the app role).")
+    started, load = datetime.now(UTC), os.getloadavg()
+    env = _environment(os.environ["DATABASE_URL"], args.cache_url)
+    os.environ.update(env)
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    paths, session, key = _credentials(args.tenant)
+    import redis
+
+    redis.Redis.from_url(args.cache_url).flushdb()  # the cached phase starts cold
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(LUA)
+    results = _phase("cached", env, paths, session, key, args, script.name)
+    results += _phase(
+        "uncached", {**env, "MFAPP_CACHE_URL": "off"}, paths, session, key, args, script.name
+    )
     command = "DATABASE_URL=... .venv/bin/python bench/web_bench.py " + " ".join(sys.argv[1:])
     text = _markdown(results, args, started, load, command.strip())
     _say(text)

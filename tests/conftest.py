@@ -118,15 +118,19 @@ def django_db_setup(django_db_setup, django_db_blocker):
         return
     from mfapp.core import rls
 
+    platform_role = rls.platform_role(APP_ROLE)
     with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute(
-            f"DO $$ BEGIN CREATE ROLE {APP_ROLE} LOGIN; "
-            "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
-        )
-        for statement in rls.grant_statements(APP_ROLE):
-            cursor.execute(statement)
+        for role, options in ((APP_ROLE, "LOGIN NOINHERIT"), (platform_role, "NOLOGIN")):
+            cursor.execute(
+                f"DO $$ BEGIN CREATE ROLE {role} {options}; "
+                "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+            )
+            cursor.execute(f"ALTER ROLE {role} {options}")
+        cursor.execute(f"GRANT {platform_role} TO {APP_ROLE}")
+        rls.apply(cursor, app_role=APP_ROLE)
         # TransactionTestCase empties the tables with TRUNCATE between tests; the app can't.
-        cursor.execute(f"GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO {APP_ROLE}")
+        for role in (APP_ROLE, platform_role):
+            cursor.execute(f"GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO {role}")
     owner = connection.settings_dict["USER"]
     with django_db_blocker.unblock():
         connection.close()

@@ -22,11 +22,11 @@ COMPOSE_FILE = DOCKER_DIR / "compose.yml"
 DOCKERFILE = DOCKER_DIR / "Dockerfile"
 ENTRYPOINT = DOCKER_DIR / "entrypoint.sh"
 
-SERVICES = {"web", "worker", "beat", "postgres", "redis"}
+SERVICES = {"web", "worker", "beat", "postgres", "redis", "cache"}
 DJANGO_SERVICES = {"web", "worker", "beat"}
 # Decision: beat has no probe (no RPC, no HTTP) and must disable the image's web HEALTHCHECK;
 # every other service has a real test command.
-PROBED_SERVICES = {"web", "worker", "postgres", "redis"}
+PROBED_SERVICES = {"web", "worker", "postgres", "redis", "cache"}
 UNPROBED_SERVICES = {"beat"}
 QUEUES = "default,scheduling,reports,webhooks"
 
@@ -198,7 +198,11 @@ def test_start_order_waits_for_healthy_dependencies(compose_config):
     def conditions(service: str) -> dict[str, str]:
         return {dep: spec["condition"] for dep, spec in services[service]["depends_on"].items()}
 
-    backing = {"postgres": "service_healthy", "redis": "service_healthy"}
+    backing = {
+        "postgres": "service_healthy",
+        "redis": "service_healthy",
+        "cache": "service_healthy",
+    }
     assert conditions("web") == backing
     # web runs the migrations before it turns healthy; worker and beat wait for that.
     for name in ("worker", "beat"):
@@ -243,7 +247,8 @@ def test_django_services_share_one_image_and_environment(compose_config):
         (ROOT / "docker" / "postgres-init", True)
     ]
     script = (ROOT / "docker" / "postgres-init" / "10-app-role.sh").read_text()
-    assert "CREATE ROLE mfapp_app LOGIN NOSUPERUSER NOBYPASSRLS" in script
+    assert "CREATE ROLE mfapp_app LOGIN NOINHERIT NOSUPERUSER NOBYPASSRLS" in script
+    assert "GRANT mfapp_app_platform TO mfapp_app;" in script
 
 
 @pytest.mark.tools

@@ -10,15 +10,17 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.db.models import ProtectedError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
+from mfapp.core import tenant_cache
 from mfapp.core.authentication import ApiKeyAuthentication
 from mfapp.core.exceptions import ApplicationError, Conflict, NotFound, PermissionDenied
 from mfapp.core.fields import MAX_ID
@@ -215,13 +217,28 @@ class TenantViewSet(TenantApiMixin, viewsets.GenericViewSet):
     def respond(self, instance: Any, code: int = status.HTTP_200_OK) -> Response:
         return Response(self.output_serializer(instance).data, status=code)
 
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        return self._cached_read(self._list_data)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        return self._cached_read(lambda: self.output_serializer(self.get_object()).data)
+
+    def _list_data(self) -> Any:
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(self.output_serializer(page, many=True).data)
+        return self.get_paginated_response(self.output_serializer(page, many=True).data).data
 
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return self.respond(self.get_object())
+    def _cached_read(self, compute: Any) -> HttpResponse:
+        """Reads repeat (integrations poll): the JSON answer is cached until the tenant's data
+        changes (core.tenant_cache). The full URL is the key: it holds every filter and page,
+        and the host the page links are built on. (JSON is the API's one renderer.)"""
+        body = tenant_cache.cached(
+            tenant_id=self.tenant.pk,
+            name=f"api:{type(self).__name__}",
+            parts=self.request.build_absolute_uri(),
+            compute=lambda: JSONRenderer().render(compute()),
+        )
+        return HttpResponse(body, content_type="application/json")
 
 
 @extend_schema_field({"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_ID})

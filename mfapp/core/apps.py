@@ -12,6 +12,7 @@ class CoreConfig(AppConfig):
         # After every `migrate` (run as the tables' owner): row-level security on every table
         # with a tenant_id, the new ones included, and data grants for the application role.
         post_migrate.connect(row_level_security_apply, sender=self)
+        from mfapp.core import tenant_cache  # noqa: F401 - connects its write tracking
 
 
 def row_level_security_apply(using: str, **kwargs: Any) -> None:
@@ -25,9 +26,4 @@ def row_level_security_apply(using: str, **kwargs: Any) -> None:
         return
     with rls.platform_access(reason="migrate"), connection.cursor() as cursor:
         # Only the owner can: the application role (a test's flush, say) has nothing to alter.
-        tables = rls.tenant_tables(cursor, owned=True)
-        statements = [s for table in tables for s in rls.policy_statements(table)]
-        if tables and settings.MFAPP_DATABASE_APP_ROLE:
-            statements += rls.grant_statements(settings.MFAPP_DATABASE_APP_ROLE)
-        for statement in statements:
-            cursor.execute(statement)
+        rls.apply(cursor, app_role=settings.MFAPP_DATABASE_APP_ROLE)

@@ -1,10 +1,19 @@
 """Row-level security on PostgreSQL: the database's own tenant isolation, under the app's.
 
-Every table with a `tenant_id` column has RLS enabled and forced, with one policy: a row is
-visible and writable when its `tenant_id` equals the transaction's `mfapp.tenant_id` setting,
-or when the transaction runs under `platform_access()`. Three narrow read-only policies let a
-request find what names its tenant: a person's own memberships, and the one API key or
-invitation whose secret it holds.
+Every table with a `tenant_id` column has RLS enabled and forced, with two policies: a row is
+visible and writable when its `tenant_id` equals the transaction's `mfapp.tenant_id` setting
+(every role), or, for the platform roles only, when the transaction runs under
+`platform_access()`. Three narrow read-only policies let a request find what names its tenant:
+a person's own memberships, and the one API key or invitation whose secret it holds.
+
+Why platform access is a role and not an OR in the tenant policy: PostgreSQL cannot estimate
+`tenant_id = X OR <setting>` and planned tenant lists as if they held a handful of rows
+(a 5,000-order tenant's orders page sorted all its rows, 100 ms instead of 1). With the tenant
+policy a plain equality, the planner merges it with the query's own `tenant_id = X` and
+estimates exactly. Under `platform_access()` the application role switches, for that
+transaction only, to `<app role>_platform` (`set_config('role', ...)`), which the platform
+policy names; it grants nothing the application role could not already reach by setting
+`mfapp.platform` itself, so the isolation guarantee is the same as before.
 
 The settings are per transaction (`set_config(name, value, true)`), never per session, so a
 pooled connection cannot carry them to the next client. What they should be comes from context
@@ -98,10 +107,17 @@ def set_tenant(tenant_id: int) -> None:
 
 # --- policies ----------------------------------------------------------------------------
 POLICY = "mfapp_tenant_isolation"
-_TENANT_MATCH = (
-    "(tenant_id = NULLIF(current_setting('mfapp.tenant_id', true), '')::bigint"
-    " OR current_setting('mfapp.platform', true) = 'on')"
-)
+PLATFORM_POLICY = "mfapp_platform_access"
+_TENANT_MATCH = "(tenant_id = NULLIF(current_setting('mfapp.tenant_id', true), '')::bigint)"
+_PLATFORM_MATCH = "(current_setting('mfapp.platform', true) = 'on')"
+PLATFORM_ROLE_SUFFIX = "_platform"
+
+
+def platform_role(app_role: str) -> str:
+    """The role an application role becomes under `platform_access()`."""
+    return app_role + PLATFORM_ROLE_SUFFIX
+
+
 # Extra read-only policies (permissive: OR-ed with the tenant policy for SELECT only).
 LOOKUP_POLICIES: dict[str, tuple[str, str]] = {
     "tenancy_membership": (
@@ -136,13 +152,23 @@ def tenant_tables(cursor, *, owned: bool = False) -> list[str]:  # type: ignore[
     return [row[0] for row in cursor.fetchall()]
 
 
-def policy_statements(table: str) -> list[str]:
-    quoted = f'"{table}"'
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def policy_statements(table: str, *, platform_roles: list[str]) -> list[str]:
+    """RLS on `table`: the tenant policy for every role, the platform policy for
+    `platform_roles` only (the tables' owner, and the application's platform role)."""
+    quoted = _quoted(table)
+    roles = ", ".join(_quoted(role) for role in platform_roles)
     statements = [
         f"ALTER TABLE {quoted} ENABLE ROW LEVEL SECURITY",
         f"ALTER TABLE {quoted} FORCE ROW LEVEL SECURITY",
         f"DROP POLICY IF EXISTS {POLICY} ON {quoted}",
         f"CREATE POLICY {POLICY} ON {quoted} USING {_TENANT_MATCH} WITH CHECK {_TENANT_MATCH}",
+        f"DROP POLICY IF EXISTS {PLATFORM_POLICY} ON {quoted}",
+        f"CREATE POLICY {PLATFORM_POLICY} ON {quoted} TO {roles}"
+        f" USING {_PLATFORM_MATCH} WITH CHECK {_PLATFORM_MATCH}",
     ]
     if table in LOOKUP_POLICIES:
         name, condition = LOOKUP_POLICIES[table]
@@ -154,10 +180,41 @@ def policy_statements(table: str) -> list[str]:
 
 
 def grant_statements(role: str) -> list[str]:
-    """What the application role may do: data, never the schema."""
-    quoted = '"' + role.replace('"', '""') + '"'
+    """What the application role (and its platform role) may do: data, never the schema."""
+    quoted = _quoted(role)
     return [
         f"GRANT USAGE ON SCHEMA public TO {quoted}",
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {quoted}",
         f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {quoted}",
     ]
+
+
+def apply(cursor, *, app_role: str) -> None:  # type: ignore[no-untyped-def]
+    """Policies on every table the current role owns, and data grants for `app_role` and its
+    platform role (which must exist: docker/postgres-init creates both)."""
+    tables = tenant_tables(cursor, owned=True)
+    if not tables:
+        return
+    cursor.execute("SELECT current_user")
+    platform_roles = [cursor.fetchone()[0]]
+    statements: list[str] = []
+    if app_role:
+        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [platform_role(app_role)])
+        if cursor.fetchone() is None:
+            raise RuntimeError(
+                f"The role {platform_role(app_role)} is missing. As a superuser: CREATE ROLE "
+                f"{platform_role(app_role)} NOLOGIN; GRANT {platform_role(app_role)} TO {app_role};"
+                " (docs/security.md, 'Row-level security')."
+            )
+        # Inheriting it would put the platform policy, OR-ed, on every query again.
+        cursor.execute("SELECT pg_has_role(%s, %s, 'USAGE')", [app_role, platform_role(app_role)])
+        if cursor.fetchone()[0]:
+            raise RuntimeError(
+                f"The role {app_role} must not inherit: ALTER ROLE {app_role} NOINHERIT;"
+            )
+        platform_roles.append(platform_role(app_role))
+        statements += grant_statements(app_role) + grant_statements(platform_role(app_role))
+    for table in tables:
+        statements += policy_statements(table, platform_roles=platform_roles)
+    for statement in statements:
+        cursor.execute(statement)

@@ -1890,3 +1890,18 @@ def _seed_tenant(work: _TenantWork) -> tuple[TenantResult, dict[str, int]]:
     with _explicit_timestamps(TIMESTAMPED), transaction.atomic():
         writer.write()
     return TenantResult(work.slug, work.orders, time.monotonic() - started), dict(writer.counts)
+
+
+def statistics_refresh() -> bool:
+    """ANALYZE the tenant tables after a bulk write, so the planner knows their new sizes at
+    once instead of after autovacuum's next pass (minutes; until then plans are for empty
+    tables). Only the tables' owner may: False when this role owns none of them."""
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        return True
+    with connection.cursor() as cursor:
+        tables = rls.tenant_tables(cursor, owned=True)
+        for table in tables:
+            cursor.execute(f'ANALYZE "{table}"')
+    return bool(tables)

@@ -7,7 +7,7 @@ active tenant, checks the role *before* the view runs (the service checks it aga
 another tenant's object looks exactly like a missing one.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from functools import wraps
 from typing import Any
 
@@ -16,9 +16,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.forms.renderers import TemplatesSetting
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.middleware.csrf import get_token
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
 from django_htmx.middleware import HtmxDetails
 
+from mfapp.core import tenant_cache
 from mfapp.core.exceptions import ApplicationError, NotFound, PermissionDenied
 from mfapp.tenancy.actors import Actor
 from mfapp.tenancy.models import Membership, Tenant
@@ -90,6 +94,31 @@ def htmx_partial(request: HttpRequest, template: str, partial: str) -> str:
     if htmx and not htmx.history_restore_request:
         return f"{template}#{partial}"
     return template
+
+
+# Stands for the request's CSRF token in a cached fragment; replaced on the way out.
+CSRF_PLACEHOLDER = "mfapp-csrf-token-placeholder"
+
+
+def cached_fragment(
+    request: TenantHtmxRequest,
+    *,
+    template: str,
+    parts: Hashable,
+    context: Callable[[], dict[str, Any]],
+) -> SafeString:
+    """A partial's HTML, rendered once per tenant data version (`core.tenant_cache`) for every
+    member with the same role and `parts` (filters, day...): so it may show the tenant's data and
+    what the role may do, never the person. Its forms' CSRF token is the request's own."""
+    html = tenant_cache.cached(
+        tenant_id=request.tenant.pk,
+        name=f"html:{template}",
+        parts=(request.membership.role, parts),
+        compute=lambda: render_to_string(
+            template, {**context(), "csrf_token": CSRF_PLACEHOLDER}, request=request
+        ),
+    )
+    return mark_safe(html.replace(CSRF_PLACEHOLDER, get_token(request)))  # noqa: S308 - ours
 
 
 class FormRenderer(TemplatesSetting):

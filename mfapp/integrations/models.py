@@ -60,6 +60,8 @@ class WebhookDelivery(TenantScopedModel):
                 fields=["tenant", "endpoint", "-created_at"], name="delivery_endpoint_idx"
             ),
             models.Index(fields=["tenant", "status"], name="delivery_status_idx"),
+            models.Index(fields=["tenant", "-created_at"], name="delivery_recent_idx"),
+            models.Index(fields=["tenant", "updated_at"], name="delivery_updated_idx"),
         ]
 
     def __str__(self) -> str:

@@ -159,7 +159,9 @@ class EnergyReading(TenantScopedModel):
         indexes = [
             models.Index(
                 fields=["tenant", "machine", "recorded_at"], name="energy_machine_time_idx"
-            )
+            ),
+            models.Index(fields=["tenant", "recorded_at"], name="energy_time_idx"),
+            models.Index(fields=["tenant", "updated_at"], name="energy_updated_idx"),
         ]
 
     def __str__(self) -> str:

@@ -154,7 +154,7 @@ class OrderViewSet(TenantViewSet):
     action_serializers = {"cancel": OrderCancelInputSerializer, "lines": OrderLineInputSerializer}
 
     def tenant_queryset(self):
-        return order_list(tenant=self.tenant, with_lines=True)
+        return order_list(tenant=self.tenant, with_lines=True, with_related=False)
 
     def get_object(self):
         return order_get(tenant=self.tenant, order_id=self.kwargs["pk"])

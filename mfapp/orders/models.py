@@ -29,6 +29,10 @@ class Customer(TenantScopedModel):
                 violation_error_message="A customer with this external reference exists already.",
             )
         ]
+        indexes = [
+            models.Index(fields=["tenant", "name"], name="customer_name_idx"),
+            models.Index(fields=["tenant", "updated_at"], name="customer_updated_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -90,6 +94,7 @@ class Order(TenantScopedModel):
         indexes = [
             models.Index(fields=["tenant", "status", "due_date"], name="order_status_due_idx"),
             models.Index(fields=["tenant", "-created_at"], name="order_recent_idx"),
+            models.Index(fields=["tenant", "updated_at"], name="order_updated_idx"),
         ]
 
     def __str__(self) -> str:

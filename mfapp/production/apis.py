@@ -95,7 +95,7 @@ class BatchViewSet(TenantViewSet):
     action_serializers = {"cancel": ReasonInputSerializer}
 
     def tenant_queryset(self):
-        return batch_list(tenant=self.tenant)
+        return batch_list(tenant=self.tenant, with_related=False)
 
     def get_object(self):
         return batch_get(tenant=self.tenant, batch_id=self.kwargs["pk"])

@@ -58,8 +58,14 @@ class Batch(TenantScopedModel):
             )
         ]
         indexes = [
-            models.Index(fields=["tenant", "status"], name="batch_status_idx"),
+            # Status filters and counts, and the board's completed/cancelled columns (newest
+            # change first, a LIMIT away) without sorting every finished batch.
+            models.Index(
+                fields=["tenant", "status", "-updated_at"], name="batch_status_updated_idx"
+            ),
             models.Index(fields=["tenant", "site", "status"], name="batch_site_status_idx"),
+            models.Index(fields=["tenant", "-created_at"], name="batch_recent_idx"),
+            models.Index(fields=["tenant", "updated_at"], name="batch_updated_idx"),
         ]
 
     def __str__(self) -> str:
@@ -130,6 +136,9 @@ class BatchOperation(TenantScopedModel):
         indexes = [
             models.Index(fields=["tenant", "machine", "planned_start"], name="operation_plan_idx"),
             models.Index(fields=["tenant", "status"], name="operation_status_idx"),
+            models.Index(fields=["tenant", "updated_at"], name="operation_updated_idx"),
+            # Reports: the operations (and batches) that finished in a period.
+            models.Index(fields=["tenant", "actual_end"], name="operation_end_idx"),
         ]
 
     def __str__(self) -> str:
@@ -161,6 +170,10 @@ class QualityCheck(TenantScopedModel):
 
     class Meta:
         ordering = ["batch_id", "checked_at"]
+        indexes = [
+            models.Index(fields=["tenant", "-checked_at"], name="qcheck_recent_idx"),
+            models.Index(fields=["tenant", "updated_at"], name="qcheck_updated_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.characteristic}: {'pass' if self.passed else 'fail'}"
@@ -178,6 +191,10 @@ class MaterialConsumption(TenantScopedModel):
 
     class Meta:
         ordering = ["batch_id", "recorded_at"]
+        indexes = [
+            models.Index(fields=["tenant", "-recorded_at"], name="consumption_recent_idx"),
+            models.Index(fields=["tenant", "updated_at"], name="consumption_updated_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.quantity} of {self.material_id} for batch {self.batch_id}"

@@ -1,4 +1,5 @@
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Count, F, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from mfapp.core.exceptions import NotFound
 from mfapp.production.models import Batch, BatchOperation, MaterialConsumption, QualityCheck
@@ -42,9 +43,16 @@ def batch_get_with_details(*, tenant: Tenant, batch_id: int) -> Batch:
 
 
 def batch_list(
-    *, tenant: Tenant, status: str | None = None, site_id: int | None = None
+    *,
+    tenant: Tenant,
+    status: str | None = None,
+    site_id: int | None = None,
+    with_related: bool = True,
 ) -> QuerySet[Batch]:
-    qs = Batch.objects.for_tenant(tenant).select_related("product", "site", "order_line__order")
+    """`with_related`: product, site and order joined in, for pages; the API only needs the
+    order's id, on the line (see `order_list`)."""
+    related = ("product", "site", "order_line__order") if with_related else ("order_line",)
+    qs = Batch.objects.for_tenant(tenant).select_related(*related)
     if status:
         qs = qs.filter(status=status)
     if site_id:
@@ -120,7 +128,21 @@ def batch_board_list(
 ) -> QuerySet[Batch]:
     """One column of the batches board, with what a card shows in the same query: product,
     site, order and `operations_done` / `operations_total`. Open batches come by due date (made
-    to stock last), completed and cancelled ones most recent first."""
+    to stock last), completed and cancelled ones most recent first.
+
+    The operation counts are subqueries, not a join with GROUP BY: PostgreSQL then counts for
+    the cards shown only, not for every batch the column holds (tens of thousands of
+    completed ones at a busy tenant)."""
+    operations = (
+        BatchOperation.objects.for_tenant(tenant)
+        .filter(batch_id=OuterRef("pk"))
+        .order_by()
+        .values("batch_id")
+    )
+
+    def count(rows: QuerySet[BatchOperation]) -> Coalesce:
+        return Coalesce(Subquery(rows.annotate(n=Count("id")).values("n")), 0)
+
     qs = (
         _batch_board_filter(
             tenant=tenant, site_id=site_id, product_id=product_id, lot_code=lot_code
@@ -128,10 +150,8 @@ def batch_board_list(
         .filter(status=status)
         .select_related("product", "site", "order_line__order")
         .annotate(
-            operations_total=Count("operations"),
-            operations_done=Count(
-                "operations", filter=Q(operations__status=BatchOperation.Status.DONE)
-            ),
+            operations_total=count(operations),
+            operations_done=count(operations.filter(status=BatchOperation.Status.DONE)),
         )
     )
     if status in (Batch.Status.COMPLETED, Batch.Status.CANCELLED):

@@ -24,7 +24,14 @@ from django_htmx.http import trigger_client_event
 from mfapp.catalog.selectors import material_list, product_get_with_recipe, product_list
 from mfapp.core.exceptions import ApplicationError, NotFound, PermissionDenied
 from mfapp.core.formatting import plain_decimal
-from mfapp.core.web import TenantHtmxRequest, can, form_errors_from, htmx_partial, member_view
+from mfapp.core.web import (
+    TenantHtmxRequest,
+    cached_fragment,
+    can,
+    form_errors_from,
+    htmx_partial,
+    member_view,
+)
 from mfapp.production.forms import (
     BatchBoardFilterForm,
     BatchMoveForm,
@@ -45,6 +52,7 @@ from mfapp.production.services import (
     material_consumption_record,
     quality_check_record,
 )
+from mfapp.tenancy.models import Tenant
 from mfapp.tenancy.selectors import site_list
 
 B = Batch.Status
@@ -99,14 +107,8 @@ def _limit(status: str) -> int:
     return CLOSED_COLUMN_LIMIT if closed else COLUMN_LIMIT
 
 
-def _board_context(request: TenantHtmxRequest, data: Any) -> dict[str, Any]:
-    tenant = request.tenant
-    filters = BatchBoardFilterForm(
-        data, sites=site_list(tenant=tenant), products=product_list(tenant=tenant)
-    )
-    values = filters.values()
+def _board_columns(tenant: Tenant, values: dict[str, Any], today: date) -> list[dict[str, Any]]:
     counts = batch_board_counts(tenant=tenant, **values)
-    today = request.tenant.today()
     columns = []
     for status, label in B.choices:
         count = counts.get(status, 0)
@@ -128,6 +130,15 @@ def _board_context(request: TenantHtmxRequest, data: Any) -> dict[str, Any]:
                 "more": count - len(batches),
             }
         )
+    return columns
+
+
+def _board_filters(request: TenantHtmxRequest, data: Any) -> dict[str, Any]:
+    tenant = request.tenant
+    filters = BatchBoardFilterForm(
+        data, sites=site_list(tenant=tenant), products=product_list(tenant=tenant)
+    )
+    values = filters.values()
     query = urlencode(
         {
             key: value
@@ -142,22 +153,37 @@ def _board_context(request: TenantHtmxRequest, data: Any) -> dict[str, Any]:
     board_url = reverse("production:batch-board") + (f"?{query}" if query else "")
     return {
         "filters": filters,
+        "values": values,
         "filtered": bool(query),
-        "columns": columns,
-        "total": sum(counts.values()),
         "board_url": board_url,
         "next_url": board_url,
     }
 
 
+def _with_columns(request: TenantHtmxRequest, context: dict[str, Any]) -> dict[str, Any]:
+    columns = _board_columns(request.tenant, context["values"], request.tenant.today())
+    return {**context, "columns": columns, "total": sum(c["count"] for c in columns)}
+
+
+def _board_context(request: TenantHtmxRequest, data: Any) -> dict[str, Any]:
+    return _with_columns(request, _board_filters(request, data))
+
+
 @member_view()
 @require_GET
 def batch_board_view(request: TenantHtmxRequest) -> HttpResponse:
-    context = _board_context(request, request.GET or None)
+    context = _board_filters(request, request.GET or None)
+    board = cached_fragment(
+        request,
+        template=f"{BOARD}#board",
+        parts=(context["board_url"], request.tenant.today()),
+        context=lambda: _with_columns(request, context),
+    )
     # The filters push their URL into the history; restoring it needs the whole page.
     restoring = request.htmx and request.htmx.history_restore_request
-    template = BOARD if restoring else htmx_partial(request, BOARD, "board")
-    return render(request, template, context)
+    if request.htmx and not restoring:
+        return HttpResponse(board)
+    return render(request, BOARD, {**context, "board": board})
 
 
 # --- moves -----------------------------------------------------------------------------------

@@ -175,6 +175,19 @@ def build_problem(*, site: Site, now: datetime | None = None) -> SiteProblem:
         )
     calendar = working_windows(site=site, origin=origin)
 
+    def availability(machine: Machine) -> Windows:
+        holes = maintenance.get(machine.pk, [])
+        if machine.status not in PLANNABLE_MACHINE_STATUSES:
+            return []  # only hosts a fixed operation
+        if machine.runs_unattended:
+            return subtract([(0, HORIZON_MINUTES)], holes)
+        return subtract(calendar, holes)
+
+    available = {m.pk: availability(m) for m in site_machines}
+    # An operation runs in one window: a machine whose longest window is shorter cannot take
+    # it (a 15-hour print on a mill staffed 12 hours a day), whatever its capabilities.
+    longest = {pk: max((end - start for start, end in w), default=0) for pk, w in available.items()}
+
     operations = list(open_operations(site=site))
     by_batch: dict[int, list[BatchOperation]] = defaultdict(list)
     for operation in operations:
@@ -191,9 +204,13 @@ def build_problem(*, site: Site, now: datetime | None = None) -> SiteProblem:
         for index, operation in enumerate(batch_ops):
             quantity = batch.quantity_planned
             durations = {
-                m.pk: operation_minutes(operation=operation, quantity=quantity, machine=m)
+                m.pk: minutes
                 for m in plannable
                 if m.has_capability(operation.capability)
+                and (
+                    minutes := operation_minutes(operation=operation, quantity=quantity, machine=m)
+                )
+                <= longest[m.pk]
             }
             fixed = None
             if (
@@ -246,22 +263,15 @@ def build_problem(*, site: Site, now: datetime | None = None) -> SiteProblem:
             )
         )
 
-    core_machines: list[CoreMachine] = []
-    for machine in site_machines:
-        if machine.pk not in used_machines:
-            continue
-        holes = maintenance.get(machine.pk, [])
-        if machine.status not in PLANNABLE_MACHINE_STATUSES:
-            available: Windows = []  # only hosts a fixed operation
-        elif machine.runs_unattended:
-            available = subtract([(0, HORIZON_MINUTES)], holes)
-        else:
-            available = subtract(calendar, holes)
-        core_machines.append(
-            CoreMachine(
-                id=machine.pk, changeover=machine.changeover_minutes, available=tuple(available)
-            )
+    core_machines = [
+        CoreMachine(
+            id=machine.pk,
+            changeover=machine.changeover_minutes,
+            available=tuple(available[machine.pk]),
         )
+        for machine in site_machines
+        if machine.pk in used_machines
+    ]
     problem = Problem(machines=tuple(core_machines), jobs=tuple(jobs), now=0)
     return SiteProblem(
         problem=problem,

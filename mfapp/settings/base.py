@@ -223,6 +223,18 @@ EMAIL_BACKEND = env(
 )
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="mfapp <noreply@localhost>")
 
+# The cache of tenant reads (mfapp.core.tenant_cache): Redis when MFAPP_CACHE_URL names one,
+# shared by every web process and worker; else this process's memory (one process: `make run`).
+MFAPP_CACHE_URL = env("MFAPP_CACHE_URL", default="")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": MFAPP_CACHE_URL}
+        if MFAPP_CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+    | {"KEY_PREFIX": "mfapp", "TIMEOUT": 300}
+}
+
 # Celery: without a broker, tasks run eagerly in-process (the embedded default).
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL

@@ -35,3 +35,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": 1,
     "global_keyprefix": env("MFAPP_TEST_BROKER_KEYPREFIX", default=f"mfapp-test-{os.getpid()}:"),
 }
+
+# No cache by default: a test runs inside a transaction that never commits, so the data
+# versions that invalidate cached reads would never move. tests/core/test_tenant_cache.py
+# turns a real one on around committed writes.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}

@@ -43,7 +43,7 @@ from django.db.models.functions import Cast, Coalesce, Greatest, Least, NullIf, 
 
 from mfapp.machines.models import EnergyReading
 from mfapp.orders.models import Order, OrderLine
-from mfapp.production.models import Batch, BatchOperation, MaterialConsumption
+from mfapp.production.models import Batch, BatchOperation
 from mfapp.tenancy.models import Site, Tenant
 
 INTERVAL_COVERAGE = 0.95  # interval readings must cover this share of an operation
@@ -259,9 +259,18 @@ def _output_batches(tenant: Tenant, period: Period, site: Site | None) -> Any:
         .exclude(status=OP.CANCELLED)
         .order_by("-sequence")
     )
+    # A batch whose last operation ended in the period has an operation that ended in it:
+    # that semi-join (on the actual_end index) keeps the per-batch lookups to the period's
+    # batches instead of every batch of the tenant's history.
+    ended_in_period = (
+        BatchOperation.objects.for_tenant(tenant)
+        .filter(actual_end__gte=period.start_at, actual_end__lt=period.end_at)
+        .values("batch_id")
+    )
     batches = (
         Batch.objects.for_tenant(tenant)
         .exclude(status=Batch.Status.CANCELLED)
+        .filter(pk__in=ended_in_period)
         .alias(last_status=Subquery(last.values("status")[:1]))
         .annotate(last_end=Subquery(last.values("actual_end")[:1], output_field=DateTimeField()))
         .filter(last_status=OP.DONE, last_end__gte=period.start_at, last_end__lt=period.end_at)
@@ -337,23 +346,18 @@ def _fence() -> str:
 
 def recorded_consumption(tenant: Tenant, period: Period, site: Site | None) -> list[dict[str, Any]]:
     """Recorded consumption of the output batches, grouped by (site, product, month,
-    material), in the material's own unit. One query."""
+    material), in the material's own unit. One query: the output batches joined with their
+    consumption rows, so each batch's last operation is looked up once, not once per row."""
     batches, _ = _output_batches(tenant, period, site)
-    last_end = Subquery(
-        batches.filter(pk=OuterRef("batch_id")).values("last_end")[:1],
-        output_field=DateTimeField(),
-    )
     return list(
-        MaterialConsumption.objects.for_tenant(tenant)
-        .filter(batch_id__in=batches.values("pk"))
-        .alias(batch_end=last_end)
+        batches.filter(material_consumptions__isnull=False)
         .values(
-            "material_id",
-            site_id=F("batch__site_id"),
-            product_id=F("batch__product_id"),
-            month=TruncMonth("batch_end", tzinfo=period.tz),
+            "site_id",
+            "product_id",
+            material_id=F("material_consumptions__material_id"),
+            month=TruncMonth("last_end", tzinfo=period.tz),
         )
-        .annotate(quantity=_float(Sum("quantity")))
+        .annotate(quantity=_float(Sum("material_consumptions__quantity")))
         .order_by()
     )
 

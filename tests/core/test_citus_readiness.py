@@ -35,10 +35,7 @@ UNIQUE_FIELDS: dict[tuple[str, str], str] = {}
 # here: which composite indexes to add is the lead's call.
 ONLY_THE_BARE_TENANT_INDEX: dict[str, str] = {
     "integrations_webhookendpoint": "listed by id (Meta.ordering), at most 100 shown",
-    "orders_customer": "listed by name; its unique index on external_ref is partial",
     "orders_orderline": "read through the order (order_id index); no tenant-wide list",
-    "production_materialconsumption": "read through the batch (batch_id index)",
-    "production_qualitycheck": "read through the batch (batch_id index)",
     "sustainability_factoroverride": "both unique indexes are partial (site set / not set)",
 }
 # The primary key becomes (tenant_id, id) in the distribution migration (docs/scaling.md,

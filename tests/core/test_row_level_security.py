@@ -92,15 +92,17 @@ def test_every_tenant_table_has_row_level_security_forced_with_the_policy():
     assert [row[0] for row in rows if row[1:] != (True, True, True)] == []
 
 
-def test_the_application_role_owns_nothing_and_cannot_bypass():
+@pytest.mark.parametrize("role", [APP_ROLE, rls.platform_role(APP_ROLE)])
+def test_the_application_roles_own_nothing_and_cannot_bypass(role):
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
-        )
-        assert cursor.fetchone() == (APP_ROLE, False, False)
+        cursor.execute("SELECT session_user")
+        assert cursor.fetchone() == (APP_ROLE,)
+        cursor.execute("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = %s", [role])
+        assert cursor.fetchone() == (False, False)
         cursor.execute(
             "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() "
-            "AND tableowner = current_user"
+            "AND tableowner = %s",
+            [role],
         )
         assert cursor.fetchone() == (0,)
 
@@ -223,3 +225,39 @@ def test_requests_run_as_their_tenant_under_the_application_role(client, two_ten
         order_a = Order.objects.all_tenants().get(tenant=a)
     assert order_b.number in response.content.decode()
     assert order_a.number not in response.content.decode()
+
+
+@pytest.mark.usefixtures("two_tenants")
+def test_platform_access_is_the_platform_role_for_one_transaction():
+    with _app_connection() as raw:
+        inherits = raw.execute(
+            "SELECT pg_has_role(%s, %s, 'USAGE')", [APP_ROLE, rls.platform_role(APP_ROLE)]
+        ).fetchone()
+        # The platform setting alone opens nothing to the application role itself.
+        with raw.transaction():
+            raw.execute("SELECT set_config('mfapp.platform', 'on', true)")
+            alone = raw.execute("SELECT count(*) FROM orders_order").fetchone()
+        with raw.transaction():
+            raw.execute("SELECT set_config('mfapp.platform', 'on', true)")
+            raw.execute("SELECT set_config('role', %s, true)", [rls.platform_role(APP_ROLE)])
+            as_platform = raw.execute("SELECT count(DISTINCT tenant_id) FROM orders_order")
+            as_platform = as_platform.fetchone()
+        after = raw.execute("SELECT current_user").fetchone()
+    assert inherits == (False,)
+    assert alone == (0,)
+    assert as_platform == (2,)
+    assert after == (APP_ROLE,)  # the role ended with its transaction
+
+
+def test_a_tenant_query_is_planned_on_the_tenant_equality_alone(two_tenants):
+    """No OR with the platform branch in an ordinary query: PostgreSQL merges the policy with
+    the query's own tenant condition and estimates the tenant's rows, not a handful."""
+    a, _ = two_tenants
+    sql, params = Order.objects.for_tenant(a).order_by("-created_at")[:50].query.sql_with_params()
+    with rls.tenant_context(a.pk), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("SELECT current_user")
+        assert cursor.fetchone() == (APP_ROLE,)
+    assert "mfapp.platform" not in plan
+    assert "mfapp.tenant_id" in plan  # the policy is there, as a one-time filter

@@ -24,6 +24,7 @@ def _production_env() -> dict[str, str]:
         "DJANGO_CSRF_TRUSTED_ORIGINS": "https://mfapp.example.com",
         "DATABASE_URL": "postgres://mfapp:secret@db.example.com:5432/mfapp",
         "CELERY_BROKER_URL": "redis://redis.example.com:6379/0",
+        "MFAPP_CACHE_URL": "redis://redis.example.com:6379/2",
     }
 
 

@@ -14,12 +14,15 @@ PRODUCTION_ENV = {
     "DJANGO_ALLOWED_HOSTS": "mfapp.example.com",
     "DATABASE_URL": "postgres://mfapp:secret@db.example.com:5432/mfapp",
     "CELERY_BROKER_URL": "redis://redis.example.com:6379/0",
+    "MFAPP_CACHE_URL": "redis://redis.example.com:6379/2",
 }
 
 
 def _check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     clean = {
-        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "CELERY_"))
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE_", "CELERY_", "MFAPP_CACHE_"))
     }
     return subprocess.run(
         [sys.executable, "manage.py", "check"],
@@ -40,7 +43,14 @@ def test_production_settings_start_with_every_variable_set():
 
 
 @pytest.mark.parametrize(
-    "missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL"]
+    "missing",
+    [
+        "DJANGO_SECRET_KEY",
+        "DJANGO_ALLOWED_HOSTS",
+        "DATABASE_URL",
+        "CELERY_BROKER_URL",
+        "MFAPP_CACHE_URL",
+    ],
 )
 def test_production_settings_fail_without_a_required_variable(missing):
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
@@ -58,7 +68,9 @@ def test_local_settings_default_to_sqlite_under_var_and_eager_tasks():
         "s.CELERY_TASK_ALWAYS_EAGER, s.DEBUG)"
     )
     clean = {
-        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "CELERY_"))
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE_", "CELERY_", "MFAPP_CACHE_"))
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", code],

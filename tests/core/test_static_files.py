@@ -40,6 +40,7 @@ def test_collected_static_files_are_hashed_compressed_and_cached_for_a_year(tmp_
         "DJANGO_ALLOWED_HOSTS": "localhost",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
         "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+        "MFAPP_CACHE_URL": "redis://127.0.0.1:6379/2",
         "MFAPP_STATIC_ROOT": str(tmp_path / "static"),
     }
     result = subprocess.run(

@@ -232,6 +232,27 @@ def test_an_operation_no_machine_can_do_is_left_out(tenant):
     assert site_problem.unplannable == [batch.operations.get().pk]
 
 
+def test_an_operation_longer_than_every_working_window_is_left_out(tenant):
+    """FDM: 5 min setup + 12 min per unit. 50 units = 605 min, more than a 9-hour shift
+    (540 min): a staffed printer cannot take it, an unattended one can."""
+    site = berlin_site(tenant)
+    staffed = machine_for(site, "fdm-print")
+    long_batch = planned_batch(tenant, site, ops=1, quantity=50)
+    short_batch = planned_batch(tenant, site, ops=1, quantity=10)
+
+    site_problem = build_problem(site=site, now=NOW)
+    assert [job.id for job in site_problem.problem.jobs] == [short_batch.pk]
+    assert site_problem.unplannable == [long_batch.operations.get().pk]
+    assert validate(site_problem.problem, solve(site_problem.problem, time_limit=2).plan) == []
+
+    unattended = machine_for(site, "fdm-print", runs_unattended=True)
+    site_problem = build_problem(site=site, now=NOW)
+    (op,) = _job(site_problem, long_batch).operations
+    assert op.durations == {unattended.pk: 605}
+    assert staffed.pk in _job(site_problem, short_batch).operations[0].durations
+    assert site_problem.unplannable == []
+
+
 @pytest.mark.parametrize("count", [0, 3])
 def test_query_count_does_not_grow_with_batches(tenant, django_assert_max_num_queries, count):
     site = berlin_site(tenant)

@@ -2,7 +2,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from mfapp.core.scale_data import SCALE_PASSWORD, ScaleError, TenantResult, seed_scale
+from mfapp.core.scale_data import (
+    SCALE_PASSWORD,
+    ScaleError,
+    TenantResult,
+    seed_scale,
+    statistics_refresh,
+)
 
 
 class Command(BaseCommand):
@@ -53,6 +59,7 @@ class Command(BaseCommand):
             )
         except ScaleError as error:
             raise CommandError(str(error)) from error
+        analyzed = statistics_refresh()
         if options["verbosity"] == 0:
             return
         self.stdout.write(
@@ -67,3 +74,10 @@ class Command(BaseCommand):
             f"Log in as {' or '.join(result.logins)} (password {SCALE_PASSWORD}); "
             "every tenant has owner@, manager@, operator1@ and viewer@<slug>.test."
         )
+        if not analyzed:
+            self.stdout.write(
+                self.style.WARNING(
+                    "Planner statistics are stale until autovacuum's next pass: run ANALYZE "
+                    "as the tables' owner now (this role owns none of them)."
+                )
+            )

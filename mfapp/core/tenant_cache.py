@@ -1,0 +1,169 @@
+"""Tenant data versions, and the cache of reads keyed on them (issue 8).
+
+Every committed write bumps a version: its tenant's, or the platform-wide one for a write made
+across tenants or outside any tenant (the admin, platform jobs, migrations). Writes are seen at
+the database layer, by an execute wrapper on every connection, so no code path (an ORM
+`update()`, `bulk_create`, raw SQL, a service not written yet) can forget to invalidate.
+
+`cached()` keys a value on the two versions read *before* the value is computed: a write that
+commits after that read moves the versions on, so the entry is never read again, and a write
+that committed before it is in the value. Entries also expire after `CACHE_SECONDS`, which
+bounds staleness should a bump be lost (cache down for a moment). Without a working cache,
+values are computed every time: slower, never wrong.
+
+Use it for reads made before the request wrote anything (GET pages and API reads): a value
+computed from a transaction's own uncommitted writes would outlive a rollback.
+"""
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from django.core.cache import cache, caches
+from django.core.cache.backends.dummy import DummyCache
+from django.db import transaction
+from django.db.backends.signals import connection_created
+from django.dispatch import receiver
+
+from mfapp.core import rls
+
+logger = logging.getLogger(__name__)
+
+CACHE_SECONDS = 300
+PLATFORM_SCOPE = "platform"
+# Written on most requests and read by nothing cached: they would only churn the versions.
+UNTRACKED_TABLES = frozenset({"django_session", "axes_accessattempt", "axes_accesslog"})
+_WRITES = ("INSERT", "UPDATE", "DELETE", "TRUNCATE")
+_MISSING = object()
+T = TypeVar("T")
+
+
+def _version_key(scope: int | str) -> str:
+    return f"data-version:{scope}"
+
+
+def _versions(tenant_id: int) -> tuple[int, int] | None:
+    """The platform's and the tenant's versions; None from a cache that keeps nothing (the
+    dummy cache of `MFAPP_CACHE_URL=off` and of the tests)."""
+    keys = [_version_key(PLATFORM_SCOPE), _version_key(tenant_id)]
+    found = cache.get_many(keys)
+    for key in keys:
+        if key not in found:
+            # A clock reading, not 0: entries written under an evicted version stay unreachable.
+            cache.add(key, time.time_ns(), timeout=None)
+            found[key] = cache.get(key)
+    platform, tenant = found[keys[0]], found[keys[1]]
+    return None if platform is None or tenant is None else (platform, tenant)
+
+
+def cached(*, tenant_id: int, name: str, parts: Hashable, compute: Callable[[], T]) -> T:
+    """`compute()`'s value for this tenant, from the cache while no write has committed since
+    it was stored. `parts` name everything else the value depends on (path, filters, day)."""
+    try:
+        versions = _versions(tenant_id)
+        if versions is not None:
+            digest = hashlib.sha256(repr((tenant_id, versions, name, parts)).encode()).hexdigest()
+            key = f"tenant-cache:{tenant_id}:{name}:{digest}"
+            value = cache.get(key, _MISSING)
+    except Exception:  # the cache is an accelerator: without it, compute
+        logger.warning("cache unavailable; computing %s", name, exc_info=True)
+        versions = None
+    if versions is None:
+        return compute()
+    if value is not _MISSING:
+        return value
+    value = compute()
+    try:
+        cache.set(key, value, CACHE_SECONDS)
+    except Exception:
+        logger.warning("cache unavailable; %s not stored", name, exc_info=True)
+    return value
+
+
+def current_versions(tenant_id: int) -> tuple[int, int] | None:
+    """The tenant's versions now (None without a working cache), for `remember()`."""
+    try:
+        return _versions(tenant_id)
+    except Exception:
+        logger.warning("cache unavailable", exc_info=True)
+        return None
+
+
+def remember(key: str, *, tenant_id: int, versions: tuple[int, int], value: Any, seconds: int):
+    """Keep `value`, read from the database *after* `versions` were taken, under a key that
+    does not name its tenant (`cached()` needs the tenant first); `recall()` returns it while
+    the tenant's data is unchanged."""
+    try:
+        cache.set(f"tenant-entry:{key}", (tenant_id, versions, value), seconds)
+    except Exception:
+        logger.warning("cache unavailable; %s not stored", key, exc_info=True)
+
+
+def recall(key: str) -> Any:
+    """What `remember()` kept under `key`, or None: never kept, expired, or its tenant's data
+    changed since."""
+    try:
+        entry = cache.get(f"tenant-entry:{key}")
+        if entry is None:
+            return None
+        tenant_id, versions, value = entry
+        return value if versions is not None and _versions(tenant_id) == versions else None
+    except Exception:
+        logger.warning("cache unavailable; reading %s from the database", key, exc_info=True)
+        return None
+
+
+@dataclass(frozen=True)
+class _Bump:
+    """After a commit: move one scope's version on (equal by scope, so registered once)."""
+
+    scope: int | str
+
+    def __call__(self) -> None:
+        key = _version_key(self.scope)
+        try:
+            try:
+                cache.incr(key)
+            except ValueError:  # never read yet, or evicted: any fresh value will do
+                cache.add(key, time.time_ns(), timeout=None)
+        except Exception:  # entries still expire after CACHE_SECONDS
+            logger.error("could not move the data version of %s on", self.scope, exc_info=True)
+
+
+def _written_table(sql: str) -> str | None:
+    """The table an INSERT/UPDATE/DELETE/TRUNCATE writes (Django quotes table names), else
+    None for a read."""
+    head = sql.lstrip()[:8].upper()
+    if not head.startswith(_WRITES):
+        return None
+    _, quote, rest = sql.partition('"')
+    return rest.partition('"')[0] if quote else ""
+
+
+def _caching() -> bool:
+    """False with the dummy cache (`MFAPP_CACHE_URL=off`, the tests): nothing to invalidate."""
+    return not isinstance(caches["default"], DummyCache)
+
+
+def _track_writes(execute: Any, sql: str, params: Any, many: bool, context: dict) -> Any:
+    result = execute(sql, params, many, context)
+    table = _written_table(sql)
+    if table is not None and table not in UNTRACKED_TABLES and _caching():
+        database = rls.current()
+        tenant_id = None if database.platform_reason else database.tenant_id
+        bump = _Bump(PLATFORM_SCOPE if tenant_id is None else tenant_id)
+        connection = context["connection"]
+        if not connection.in_atomic_block:
+            bump()  # the statement has committed already
+        elif not any(callback == bump for _, callback, _ in connection.run_on_commit):
+            transaction.on_commit(bump, using=connection.alias)
+    return result
+
+
+@receiver(connection_created)
+def track_writes_on(sender: Any, connection: Any, **kwargs: Any) -> None:
+    if _track_writes not in connection.execute_wrappers:
+        connection.execute_wrappers.append(_track_writes)

@@ -1,0 +1,218 @@
+"""The tenant cache (mfapp.core.tenant_cache) against a real Redis: a repeated read is answered
+without querying its data, and any committed write of the tenant (through a service, an ORM
+`update()`, a task, the admin) makes the next read fresh. Writes must commit for that, so these
+tests use `transactional_db` (the rest of the suite runs with the cache off)."""
+
+import os
+import re
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.middleware.csrf import _unmask_cipher_token
+from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from mfapp.core import rls, tenant_cache
+from mfapp.orders.models import Order
+from mfapp.production.models import Batch
+from tests.api.conftest import key_client
+from tests.factories import (
+    BatchFactory,
+    CustomerFactory,
+    MembershipFactory,
+    OrderFactory,
+    SiteFactory,
+    TenantFactory,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+REDIS_URL = os.environ.get("MFAPP_TEST_CACHE_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture(autouse=True)
+def real_cache(settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"mfapp-test-{os.getpid()}",
+        }
+    }
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def _orders(client) -> tuple[list[str], bool]:
+    """The numbers the orders list shows, and whether it read the orders table for them."""
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get("/api/v1/orders/")
+    assert response.status_code == 200
+    queried = any('"orders_order"' in query["sql"] for query in captured)
+    return sorted(row["number"] for row in response.json()["results"]), queried
+
+
+def _csrf_secret(token: str) -> str:
+    return _unmask_cipher_token(token) if len(token) == 64 else token
+
+
+def _touched(client) -> None:
+    client.get("/api/v1/sites/")  # the key's last-used time is written once a minute: now
+
+
+def test_a_repeated_read_is_answered_from_the_cache_until_a_write_commits():
+    tenant = TenantFactory()
+    OrderFactory(tenant=tenant, number="SO-1")
+    client, _ = key_client(tenant)
+    _touched(client)
+
+    assert _orders(client) == (["SO-1"], True)
+    assert _orders(client) == (["SO-1"], False)  # the cached answer
+
+    response = client.post(
+        "/api/v1/orders/",
+        {
+            "customer_id": CustomerFactory(tenant=tenant).pk,
+            "site_id": SiteFactory(tenant=tenant).pk,
+            "due_date": "2030-01-31",
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    assert _orders(client) == (sorted(["SO-1", response.json()["number"]]), True)
+
+
+def test_an_orm_update_in_a_task_context_invalidates_its_tenant():
+    tenant = TenantFactory()
+    order = OrderFactory(tenant=tenant, number="SO-1")
+    client, _ = key_client(tenant)
+    _touched(client)
+    assert _orders(client)[0] == ["SO-1"]
+
+    with rls.tenant_context(tenant.pk):  # as a Celery task of this tenant runs
+        Order.objects.for_tenant(tenant).filter(pk=order.pk).update(number="SO-1-RENAMED")
+
+    assert _orders(client)[0] == ["SO-1-RENAMED"]
+
+
+def test_another_tenants_write_keeps_this_tenants_entry_and_never_shares_it():
+    a, b = TenantFactory(), TenantFactory()
+    OrderFactory(tenant=a, number="SO-A")
+    OrderFactory(tenant=b, number="SO-B")
+    client_a, _ = key_client(a)
+    client_b, _ = key_client(b)
+    _touched(client_a)
+    _touched(client_b)
+    assert _orders(client_a)[0] == ["SO-A"]
+
+    with rls.tenant_context(b.pk):
+        Order.objects.for_tenant(b).update(notes="changed")
+
+    assert _orders(client_a) == (["SO-A"], False)  # still the cached answer
+    assert _orders(client_b)[0] == ["SO-B"]  # same URL, other tenant: its own answer
+
+
+def test_a_platform_write_invalidates_every_tenant():
+    tenant = TenantFactory()
+    order = OrderFactory(tenant=tenant, number="SO-1")
+    client, _ = key_client(tenant)
+    _touched(client)
+    assert _orders(client)[0] == ["SO-1"]
+
+    with rls.platform_access(reason="test: a staff change in the admin"):
+        Order.objects.all_tenants().filter(pk=order.pk).update(number="SO-1-STAFF")
+
+    assert _orders(client)[0] == ["SO-1-STAFF"]
+
+
+def test_a_rolled_back_write_moves_nothing_on():
+    tenant = TenantFactory()
+    order = OrderFactory(tenant=tenant, number="SO-1")
+    client, _ = key_client(tenant)
+    _touched(client)
+    _orders(client)
+    before = tenant_cache._versions(tenant.pk)
+
+    with rls.tenant_context(tenant.pk), transaction.atomic():
+        Order.objects.for_tenant(tenant).filter(pk=order.pk).update(number="SO-GONE")
+        transaction.set_rollback(True)
+
+    assert tenant_cache._versions(tenant.pk) == before
+    assert _orders(client) == (["SO-1"], False)
+
+
+def test_one_transaction_moves_its_tenant_on_once():
+    tenant = TenantFactory()
+    before = tenant_cache._versions(tenant.pk)
+    with rls.tenant_context(tenant.pk), transaction.atomic():
+        for number in range(3):
+            OrderFactory(tenant=tenant, number=f"SO-{number}")
+    platform, own = tenant_cache._versions(tenant.pk)
+    assert (platform, own) == (before[0], before[1] + 1)
+
+
+def test_without_a_cache_server_reads_are_computed():
+    tenant = TenantFactory()
+    OrderFactory(tenant=tenant, number="SO-1")
+    client, _ = key_client(tenant)
+    nothing_listens = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    with override_settings(CACHES=nothing_listens):
+        assert _orders(client) == (["SO-1"], True)
+        with rls.tenant_context(tenant.pk):
+            Order.objects.for_tenant(tenant).update(number="SO-2")  # the bump fails, logged
+        assert _orders(client) == (["SO-2"], True)
+
+
+def test_the_dashboard_and_board_show_a_committed_change_at_once(client):
+    tenant = TenantFactory()
+    owner = MembershipFactory(tenant=tenant, role="owner").user
+    batch = BatchFactory(tenant=tenant, status=Batch.Status.IN_PROGRESS, lot_code="LOT-CACHE")
+    client.force_login(owner)
+
+    def in_progress() -> str:
+        response = client.get(reverse("home"))
+        assert response.status_code == 200
+        figure = re.search(r'id="figure-wip"[^>]*>\s*<span class="value">(\d+)<', response.text)
+        return figure.group(1)
+
+    def column_of_the_batch() -> str:
+        response = client.get(reverse("production:batch-board"))
+        assert response.status_code == 200
+        columns = response.text.split('<section class="board-column"')[1:]
+        (column,) = [column for column in columns if "LOT-CACHE" in column]
+        return re.search(r'data-status="(\w+)"', column).group(1)
+
+    assert (in_progress(), column_of_the_batch()) == ("1", "in_progress")
+    assert (in_progress(), column_of_the_batch()) == ("1", "in_progress")  # hits
+
+    with rls.tenant_context(tenant.pk):
+        Batch.objects.for_tenant(tenant).filter(pk=batch.pk).update(
+            status=Batch.Status.QUALITY_CHECK, updated_at=timezone.now() + timedelta(seconds=1)
+        )
+
+    assert (in_progress(), column_of_the_batch()) == ("0", "quality_check")
+
+
+def test_a_cached_board_carries_each_persons_own_csrf_token(client):
+    tenant = TenantFactory()
+    BatchFactory(tenant=tenant, status=Batch.Status.PLANNED, lot_code="LOT-CSRF")
+    secrets = []
+    for _ in range(2):
+        person = Client()
+        person.force_login(MembershipFactory(tenant=tenant, role="manager").user)
+        response = person.get(reverse("production:batch-board"))
+        tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.text)
+        assert len(tokens) >= 2, "the board shows move forms"  # and the log-out form
+        secret = _csrf_secret(person.cookies["csrftoken"].value)
+        assert {_csrf_secret(token) for token in tokens} == {secret}  # no placeholder left
+        secrets.append(secret)
+    assert secrets[0] != secrets[1]
