@@ -5,9 +5,10 @@ across tenants or outside any tenant (the admin, platform jobs, migrations). Wri
 the database layer, by an execute wrapper on every connection, so no code path (an ORM
 `update()`, `bulk_create`, raw SQL, a service not written yet) can forget to invalidate.
 
-`cached()` keys a value on the two versions read *before* the value is computed: a write that
-commits after that read moves the versions on, so the entry is never read again, and a write
-that committed before it is in the value. Entries also expire after `CACHE_SECONDS`, which
+`cached()` stores a value with the two versions read *before* it was computed, and serves it
+only while they are still the current ones: a write that commits after that read moves the
+versions on, so the entry is never served again, and a write that committed before it is in
+the value. Entries also expire after `CACHE_SECONDS`, which
 bounds staleness should a bump be lost (cache down for a moment). Without a working cache,
 values are computed every time: slower, never wrong.
 
@@ -17,6 +18,7 @@ computed from a transaction's own uncommitted writes would outlive a rollback.
 
 import hashlib
 import logging
+import pickle
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -37,7 +39,6 @@ PLATFORM_SCOPE = "platform"
 # Written on most requests and read by nothing cached: they would only churn the versions.
 UNTRACKED_TABLES = frozenset({"django_session", "axes_accessattempt", "axes_accesslog"})
 _WRITES = ("INSERT", "UPDATE", "DELETE", "TRUNCATE")
-_MISSING = object()
 T = TypeVar("T")
 
 
@@ -45,13 +46,17 @@ def _version_key(scope: int | str) -> str:
     return f"data-version:{scope}"
 
 
-def _versions(tenant_id: int) -> tuple[int, int] | None:
-    """The platform's and the tenant's versions; None from a cache that keeps nothing (the
-    dummy cache of `MFAPP_CACHE_URL=off` and of the tests)."""
-    keys = [_version_key(PLATFORM_SCOPE), _version_key(tenant_id)]
-    found = cache.get_many(keys)
+def _version_keys(tenant_id: int) -> list[str]:
+    return [_version_key(PLATFORM_SCOPE), _version_key(tenant_id)]
+
+
+def _versions_from(found: dict[str, Any], tenant_id: int) -> tuple[int, int] | None:
+    """The platform's and the tenant's versions out of a `get_many` that asked for them,
+    starting any that is missing; None from a cache that keeps nothing (the dummy cache of
+    `MFAPP_CACHE_URL=off` and of the tests)."""
+    keys = _version_keys(tenant_id)
     for key in keys:
-        if key not in found:
+        if found.get(key) is None:
             # A clock reading, not 0: entries written under an evicted version stay unreachable.
             cache.add(key, time.time_ns(), timeout=None)
             found[key] = cache.get(key)
@@ -59,25 +64,32 @@ def _versions(tenant_id: int) -> tuple[int, int] | None:
     return None if platform is None or tenant is None else (platform, tenant)
 
 
+def _versions(tenant_id: int) -> tuple[int, int] | None:
+    return _versions_from(cache.get_many(_version_keys(tenant_id)), tenant_id)
+
+
 def cached(*, tenant_id: int, name: str, parts: Hashable, compute: Callable[[], T]) -> T:
     """`compute()`'s value for this tenant, from the cache while no write has committed since
-    it was stored. `parts` name everything else the value depends on (path, filters, day)."""
+    it was stored. `parts` name everything else the value depends on (path, filters, day).
+
+    One round trip on a hit: the entry (stored with the versions it was computed under) and
+    the current versions come in one `get_many`."""
+    digest = hashlib.sha256(repr((tenant_id, name, parts)).encode()).hexdigest()
+    key = f"tenant-cache:{tenant_id}:{name}:{digest}"
     try:
-        versions = _versions(tenant_id)
-        if versions is not None:
-            digest = hashlib.sha256(repr((tenant_id, versions, name, parts)).encode()).hexdigest()
-            key = f"tenant-cache:{tenant_id}:{name}:{digest}"
-            value = cache.get(key, _MISSING)
+        found = cache.get_many([key, *_version_keys(tenant_id)])
+        versions = _versions_from(found, tenant_id)
     except Exception:  # the cache is an accelerator: without it, compute
         logger.warning("cache unavailable; computing %s", name, exc_info=True)
-        versions = None
+        return compute()
     if versions is None:
         return compute()
-    if value is not _MISSING:
-        return value
+    entry = found.get(key)
+    if entry is not None and entry[0] == versions:
+        return entry[1]
     value = compute()
     try:
-        cache.set(key, value, CACHE_SECONDS)
+        cache.set(key, (versions, value), CACHE_SECONDS)
     except Exception:
         logger.warning("cache unavailable; %s not stored", name, exc_info=True)
     return value
@@ -92,28 +104,37 @@ def current_versions(tenant_id: int) -> tuple[int, int] | None:
         return None
 
 
+# remember()/recall(): this process's memory, each entry checked against the shared versions.
+_remembered: dict[str, tuple[float, int, tuple[int, int], bytes]] = {}
+REMEMBERED_MAX = 1000
+
+
 def remember(key: str, *, tenant_id: int, versions: tuple[int, int], value: Any, seconds: int):
-    """Keep `value`, read from the database *after* `versions` were taken, under a key that
-    does not name its tenant (`cached()` needs the tenant first); `recall()` returns it while
-    the tenant's data is unchanged."""
-    try:
-        cache.set(f"tenant-entry:{key}", (tenant_id, versions, value), seconds)
-    except Exception:
-        logger.warning("cache unavailable; %s not stored", key, exc_info=True)
+    """Keep `value`, read from the database *after* `versions` were taken, in this process for
+    `seconds`, under a key that does not name its tenant (`cached()` needs the tenant first).
+    `recall()` returns a copy of it while the tenant's data is unchanged. In memory rather
+    than in Redis: a recall then costs one round trip (the versions), not two."""
+    if len(_remembered) >= REMEMBERED_MAX:
+        _remembered.clear()
+    _remembered[key] = (time.monotonic() + seconds, tenant_id, versions, pickle.dumps(value))
 
 
 def recall(key: str) -> Any:
-    """What `remember()` kept under `key`, or None: never kept, expired, or its tenant's data
-    changed since."""
+    """A fresh copy of what `remember()` kept under `key` (so no request sees another's
+    changes to it), or None: never kept, expired, or its tenant's data changed since."""
+    entry = _remembered.get(key)
+    if entry is None:
+        return None
+    expires, tenant_id, versions, value = entry
     try:
-        entry = cache.get(f"tenant-entry:{key}")
-        if entry is None:
-            return None
-        tenant_id, versions, value = entry
-        return value if versions is not None and _versions(tenant_id) == versions else None
+        current = _versions(tenant_id) if time.monotonic() < expires else None
     except Exception:
         logger.warning("cache unavailable; reading %s from the database", key, exc_info=True)
+        current = None
+    if current != versions:
+        _remembered.pop(key, None)
         return None
+    return pickle.loads(value)  # noqa: S301 - our own bytes, pickled above in this process
 
 
 @dataclass(frozen=True)

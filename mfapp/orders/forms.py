@@ -21,6 +21,9 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
+CUSTOMER_SELECT_MAX = 200
+
+
 class OrderFilterForm(forms.Form):
     """The list's filters (GET). Every field is optional; an invalid one is shown, not used."""
 
@@ -41,6 +44,10 @@ class OrderFilterForm(forms.Form):
     def __init__(self, *args: Any, customer_choices: Choices, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["customer"].choices = [("", "All customers"), *customer_choices]
+        if len(customer_choices) > CUSTOMER_SELECT_MAX:
+            # A list of thousands is no way to pick one (and took 60 ms to render): the search
+            # box finds customers by name, and a link with ?customer=<id> still filters.
+            self.fields["customer"].widget = forms.HiddenInput()
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

@@ -55,13 +55,17 @@ def order_list(
     late: bool = False,
 ) -> QuerySet[Order]:
     """`with_lines`: each order's lines in one extra query per page. `with_related`: customer,
-    site and the lines' products joined in, for pages; the API names them by id, and without
-    the joins PostgreSQL walks the tenant's newest orders in index order instead of sorting
-    them all. `due_from`/`due_to` include both days; `search` is part of the number or
-    customer name."""
+    site and the lines' products, for pages (the API names them by id). They are fetched
+    for the page's orders in queries of their own, not joined: without joins PostgreSQL
+    walks the tenant's newest orders in index order and stops at the page, where with them it
+    joined and sorted all 28,000 orders of the largest tenant (50 ms). `due_from`/`due_to`
+    include both days; `search` is part of the number or customer name."""
     qs = Order.objects.for_tenant(tenant)
     if with_related:
-        qs = qs.select_related("customer", "site")
+        qs = qs.prefetch_related(
+            Prefetch("customer", queryset=Customer.objects.for_tenant(tenant)),
+            Prefetch("site", queryset=Site.objects.for_tenant(tenant)),
+        )
     if with_lines:
         qs = qs.prefetch_related(_lines_prefetch(tenant, with_related=with_related))
     if status:

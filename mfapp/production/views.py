@@ -172,18 +172,30 @@ def _board_context(request: TenantHtmxRequest, data: Any) -> dict[str, Any]:
 @member_view()
 @require_GET
 def batch_board_view(request: TenantHtmxRequest) -> HttpResponse:
-    context = _board_filters(request, request.GET or None)
+    # Filters and board are cached HTML (the product filter alone lists every product), keyed
+    # on the query string; the form and the columns are built only when one is missing.
+    query = request.GET.urlencode()
+    context: dict[str, Any] = {}
+
+    def filters() -> dict[str, Any]:
+        if not context:
+            context.update(_board_filters(request, request.GET or None))
+        return context
+
     board = cached_fragment(
         request,
         template=f"{BOARD}#board",
-        parts=(context["board_url"], request.tenant.today()),
-        context=lambda: _with_columns(request, context),
+        parts=(query, request.tenant.today()),
+        context=lambda: _with_columns(request, filters()),
     )
     # The filters push their URL into the history; restoring it needs the whole page.
     restoring = request.htmx and request.htmx.history_restore_request
     if request.htmx and not restoring:
         return HttpResponse(board)
-    return render(request, BOARD, {**context, "board": board})
+    filters_html = cached_fragment(
+        request, template=f"{BOARD}#filters", parts=query, context=filters
+    )
+    return render(request, BOARD, {"board": board, "filters_html": filters_html})
 
 
 # --- moves -----------------------------------------------------------------------------------

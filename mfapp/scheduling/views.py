@@ -1,6 +1,6 @@
 """The plan in the browser: a Gantt chart per site and the Re-plan button with its progress."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
-from mfapp.core.web import TenantHtmxRequest, htmx_partial, member_view
+from mfapp.core.web import TenantHtmxRequest, cached_fragment, htmx_partial, member_view
 from mfapp.machines.selectors import machine_list
 from mfapp.scheduling.gantt import DEFAULT_DAYS, WINDOW_DAYS, build_chart, window_start
 from mfapp.scheduling.models import ScheduleRun
@@ -66,32 +66,50 @@ def _window(request: TenantHtmxRequest, site: Site) -> tuple[date, int]:
 def gantt_view(request: TenantHtmxRequest, site_id: int) -> HttpResponse:
     site = site_get(tenant=request.tenant, site_id=site_id)
     first_day, days = _window(request, site)
-    start = window_start(site=site, first_day=first_day)
-    end = start + timedelta(days=days)
-    chart = build_chart(
-        site=site,
-        machines=machine_list(tenant=request.tenant, site_id=site.pk),
-        operations=plan_operations(site=site, start=start, end=end),
-        maintenance=plan_maintenance_windows(site=site, start=start, end=end),
-        start=start,
-        days=days,
-        now=timezone.now(),
+    now = timezone.now().replace(second=0, microsecond=0)  # the chart is as of the minute
+    # A busy site's chart is thousands of bars: rendered once per minute and data version.
+    chart = cached_fragment(
+        request,
+        template=f"{PAGE}#chart",
+        parts=(request.get_full_path(), now),
+        context=lambda: _chart_context(request, site, first_day, days, now),
     )
+    if htmx_partial(request, PAGE, "chart") != PAGE:
+        return HttpResponse(chart)
     run = _shown_run(request, site)
     context = {
         "site": site,
         "sites": site_list(tenant=request.tenant),
-        "chart": chart,
+        "chart_html": chart,
+        **_run_context(run),
+    }
+    return render(request, PAGE, context)
+
+
+def _chart_context(
+    request: TenantHtmxRequest, site: Site, first_day: date, days: int, now: datetime
+) -> dict:
+    start = window_start(site=site, first_day=first_day)
+    end = start + timedelta(days=days)
+    return {
+        "site": site,
+        "chart": build_chart(
+            site=site,
+            machines=machine_list(tenant=request.tenant, site_id=site.pk),
+            operations=plan_operations(site=site, start=start, end=end),
+            maintenance=plan_maintenance_windows(site=site, start=start, end=end),
+            start=start,
+            days=days,
+            now=now,
+        ),
         "days": days,
         "window_days": WINDOW_DAYS,
         "first_day": first_day,
         "previous_day": first_day - timedelta(days=days),
         "next_day": first_day + timedelta(days=days),
-        "today": timezone.now().astimezone(ZoneInfo(site.timezone)).date(),
+        "today": now.astimezone(ZoneInfo(site.timezone)).date(),
         "unplanned": unplanned_operation_count(site=site),
-        **_run_context(run),
     }
-    return render(request, htmx_partial(request, PAGE, "chart"), context)
 
 
 def _shown_run(request: TenantHtmxRequest, site: Site) -> ScheduleRun | None:

@@ -52,6 +52,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # GET and HEAD in one transaction on PostgreSQL: RLS settings once per request.
+    "mfapp.core.middleware.ReadTransactionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -228,7 +230,7 @@ DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="mfapp <noreply@lo
 MFAPP_CACHE_URL = env("MFAPP_CACHE_URL", default="")
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": MFAPP_CACHE_URL}
+        {"BACKEND": "mfapp.core.cache.RedisCache", "LOCATION": MFAPP_CACHE_URL}
         if MFAPP_CACHE_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )

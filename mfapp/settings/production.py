@@ -20,7 +20,7 @@ CACHES = {
         {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
         if CACHE_URL == "off"
         else {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "mfapp.core.cache.RedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": "mfapp",
             "TIMEOUT": 300,

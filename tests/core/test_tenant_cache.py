@@ -19,6 +19,8 @@ from django.utils import timezone
 from mfapp.core import rls, tenant_cache
 from mfapp.orders.models import Order
 from mfapp.production.models import Batch
+from mfapp.tenancy.actors import Actor
+from mfapp.tenancy.services import api_key_revoke
 from tests.api.conftest import key_client
 from tests.factories import (
     BatchFactory,
@@ -37,14 +39,16 @@ REDIS_URL = os.environ.get("MFAPP_TEST_CACHE_URL", "redis://127.0.0.1:6379/15")
 def real_cache(settings):
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "mfapp.core.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": f"mfapp-test-{os.getpid()}",
         }
     }
     cache.clear()
+    tenant_cache._remembered.clear()
     yield
     cache.clear()
+    tenant_cache._remembered.clear()
 
 
 def _orders(client) -> tuple[list[str], bool]:
@@ -161,7 +165,7 @@ def test_without_a_cache_server_reads_are_computed():
     client, _ = key_client(tenant)
     nothing_listens = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "mfapp.core.cache.RedisCache",
             "LOCATION": "redis://127.0.0.1:1/0",
         }
     }
@@ -216,3 +220,18 @@ def test_a_cached_board_carries_each_persons_own_csrf_token(client):
         assert {_csrf_secret(token) for token in tokens} == {secret}  # no placeholder left
         secrets.append(secret)
     assert secrets[0] != secrets[1]
+
+
+def test_a_revoked_key_is_refused_at_once_though_it_was_remembered():
+    tenant = TenantFactory()
+    client, api_key = key_client(tenant)
+    assert client.get("/api/v1/sites/").status_code == 200
+    assert client.get("/api/v1/sites/").status_code == 200  # the key, from memory
+    assert len(tenant_cache._remembered) == 1
+
+    with rls.tenant_context(tenant.pk):
+        api_key_revoke(actor=Actor(tenant=tenant, role="owner"), api_key=api_key)
+
+    response = client.get("/api/v1/sites/")
+    assert response.status_code == 401
+    assert tenant_cache._remembered == {}

@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from mfapp.orders import forms as order_forms
 from mfapp.orders.models import Order
 from tests.factories import CustomerFactory, MembershipFactory, OrderFactory, SiteFactory
 
@@ -208,3 +209,20 @@ def test_anonymous_people_are_sent_to_log_in(client):
 
     assert response.status_code == 302
     assert response["Location"] == f"{reverse('login')}?next={LIST}"
+
+
+def test_with_many_customers_the_filter_is_the_search_box_and_links_still_filter(
+    client, tenant, orders, monkeypatch
+):
+    _login(client, tenant)
+    bikes = orders[0].customer
+    page = client.get(LIST).content.decode()
+    assert '<select name="customer"' in page  # two customers: a list to pick from
+
+    monkeypatch.setattr(order_forms, "CUSTOMER_SELECT_MAX", 1)
+    response = client.get(LIST, {"customer": bikes.pk})
+
+    page = response.content.decode()
+    assert '<select name="customer"' not in page
+    assert f'<input type="hidden" name="customer" value="{bikes.pk}"' in page
+    assert _numbers(response) == ["SO-2", "SO-1"]
