@@ -8,8 +8,7 @@ and the sustainability report of the largest tenant.
    request to last `finished_at`). Exits non-zero when a run failed or did not finish.
 2. Reports: `report_document` and `report_generate_for_period` (what the `reports` task runs:
    it also stores the document) for the whole business of the tenant with most orders, over
-   the last 12 months of its data, --report-runs times each, timed, queries counted; then
-   `report_document` again with PostgreSQL's JIT off in the benchmark's session.
+   the last 12 months of its data, --report-runs times each, timed, queries counted.
 
     # once: the roles and the scaled database `mfapp_scale`, as bench/web_bench.py's
     # docstring shows (migrate as the owner, seed_scale as the app role, VACUUM ANALYZE); then
@@ -418,7 +417,6 @@ def _timed(label: str, runs: int, call: Any) -> tuple[Timing, Any]:
 
 
 def measure_report(args: argparse.Namespace) -> Report:
-    from django.db import connection
     from django.db.models import Max
 
     from mfapp.core import rls
@@ -452,17 +450,6 @@ def measure_report(args: argparse.Namespace) -> Report:
         )
         if report.status != SustainabilityReport.Status.SUCCEEDED:
             raise SystemExit(f"the report failed: {report.error}")
-        with connection.cursor() as cursor:
-            cursor.execute("SET jit = off")  # this session only
-        try:
-            jit_timing, _ = _timed(
-                "report_document, jit off",
-                args.report_runs,
-                lambda: report_document(tenant=tenant, start=start, end=end),
-            )
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute("RESET jit")
     return Report(
         tenant=tenant.slug,
         orders=orders,
@@ -470,7 +457,7 @@ def measure_report(args: argparse.Namespace) -> Report:
         end=end,
         rows=rows,
         previous_rows=previous_rows,
-        timings=[document_timing, generate_timing, jit_timing],
+        timings=[document_timing, generate_timing],
         totals=document["totals"],
     )
 
@@ -590,8 +577,7 @@ def _report_markdown(r: Report) -> list[str]:
         "`report_document` computes the document (what `reports_bench.py` measures); "
         "`report_generate_for_period` is what the `reports` task runs: it also marks the "
         "report running, saves progress five times and stores the document in the row. "
-        "*jit off*: `report_document` again after `SET jit = off` in this session only "
-        "(PostgreSQL compiles queries whose estimated cost exceeds `jit_above_cost`).",
+        "PostgreSQL's JIT is off, as the application sets it in every transaction.",
         "",
         "| call | runs | median s | best s | queries | without BEGIN/COMMIT |",
         "|---|---:|---:|---:|---:|---:|",
