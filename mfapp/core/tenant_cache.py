@@ -157,7 +157,7 @@ class _Bump:
 def _written_table(sql: str) -> str | None:
     """The table an INSERT/UPDATE/DELETE/TRUNCATE writes (Django quotes table names), else
     None for a read."""
-    head = sql.lstrip()[:8].upper()
+    head = sql[:64].lstrip()[:8].upper()  # not the whole statement: bulk INSERTs are large
     if not head.startswith(_WRITES):
         return None
     _, quote, rest = sql.partition('"')

@@ -223,17 +223,22 @@ EMAIL_BACKEND = env(
 )
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="mfapp <noreply@localhost>")
 
+
 # The cache of tenant reads (mfapp.core.tenant_cache): Redis when MFAPP_CACHE_URL names one,
-# shared by every web process and worker; else this process's memory (one process: `make run`).
-MFAPP_CACHE_URL = env("MFAPP_CACHE_URL", default="")
-CACHES = {
-    "default": (
-        {"BACKEND": "mfapp.core.cache.RedisCache", "LOCATION": MFAPP_CACHE_URL}
-        if MFAPP_CACHE_URL
+# shared by every web process and worker; `off` turns caching off; unset, this process's
+# memory (one process: `make run`). Production requires the variable.
+def cache_settings(url: str) -> dict:
+    if url == "off":
+        return {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    backend = (
+        {"BACKEND": "mfapp.core.cache.RedisCache", "LOCATION": url}
+        if url
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
-    | {"KEY_PREFIX": "mfapp", "TIMEOUT": 300}
-}
+    return {"default": {**backend, "KEY_PREFIX": "mfapp", "TIMEOUT": 300}}
+
+
+CACHES = cache_settings(env("MFAPP_CACHE_URL", default=""))
 
 # Celery: without a broker, tasks run eagerly in-process (the embedded default).
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")

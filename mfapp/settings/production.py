@@ -1,7 +1,9 @@
 """Production: hardening only. Secrets have no default: a missing one stops start-up."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .base import *  # noqa: F403
-from .base import database_settings, env
+from .base import cache_settings, database_settings, env
 
 SECRET_KEY = env("DJANGO_SECRET_KEY")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
@@ -12,21 +14,11 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)
-# Several web processes and the workers must share one cache (its versions above all);
-# `off` turns caching off (to measure the uncached path, or rule the cache out).
-CACHE_URL = env("MFAPP_CACHE_URL")
-CACHES = {
-    "default": (
-        {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
-        if CACHE_URL == "off"
-        else {
-            "BACKEND": "mfapp.core.cache.RedisCache",
-            "LOCATION": CACHE_URL,
-            "KEY_PREFIX": "mfapp",
-            "TIMEOUT": 300,
-        }
-    )
-}
+# Several web processes and the workers must share one cache (its versions above all):
+# a Redis URL, or `off`; never the per-process memory an empty value would give.
+if not env("MFAPP_CACHE_URL"):
+    raise ImproperlyConfigured("MFAPP_CACHE_URL must name a Redis (redis://...) or be off.")
+CACHES = cache_settings(env("MFAPP_CACHE_URL"))
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)

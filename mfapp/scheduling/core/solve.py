@@ -124,6 +124,18 @@ def _tardy_jobs(problem: Problem, assignments: dict) -> list[tuple]:
     ]
 
 
+def _random_jobs(problem: Problem, rng: random.Random, n: int) -> set[int]:
+    """The movable operations of whole jobs taken at random, until there are ``n``."""
+    jobs = [job for job in problem.jobs if any(op.fixed is None for op in job.operations)]
+    rng.shuffle(jobs)
+    free: set[int] = set()
+    for job in jobs:
+        free |= {op.id for op in job.operations if op.fixed is None}
+        if len(free) >= n:
+            break
+    return free
+
+
 @dataclass
 class _Lns:
     """Large neighbourhood search driven from Python: each step frees ~``size`` operations
@@ -184,14 +196,7 @@ class _Lns:
         if kind == "end":
             return kind, set(sorted(self.movable, key=lambda o: -a[o].end)[:n])
         if kind == "jobs":
-            jobs = [job for job in problem.jobs if any(op.fixed is None for op in job.operations)]
-            rng.shuffle(jobs)
-            free: set[int] = set()
-            for job in jobs:
-                free |= {op.id for op in job.operations if op.fixed is None}
-                if len(free) >= n:
-                    break
-            return kind, free
+            return kind, _random_jobs(problem, rng, n)
         return kind, self._around(self.movable, [rng.randint(lo, hi)], n)
 
     def run(self, deadline: float) -> None:
@@ -344,14 +349,7 @@ class _PrecedenceLns:
             pool = [o for o in self.movable if a[o].machine in chosen]
             return self._around(pool, [rng.randint(lo, hi)], n)
         if kind == "jobs":
-            jobs = [job for job in problem.jobs if any(op.fixed is None for op in job.operations)]
-            rng.shuffle(jobs)
-            free: set[int] = set()
-            for job in jobs:
-                free |= {op.id for op in job.operations if op.fixed is None}
-                if len(free) >= n:
-                    break
-            return free
+            return _random_jobs(problem, rng, n)
         return self._around(self.movable, [rng.randint(lo, hi)], n)
 
     def run(self, deadline: float, threads: int = 1) -> None:
