@@ -35,6 +35,7 @@ from mfapp.integrations.services import (
 from mfapp.tenancy.actors import Actor
 from mfapp.tenancy.models import ApiKey
 from mfapp.tenancy.selectors import actor_for_member
+from mfapp.tenancy.services import api_key_cached_read
 
 READ_ONLY_KEY_ROLE = "integration_read"
 READ_WRITE_KEY_ROLE = "integration"
@@ -234,11 +235,41 @@ class TenantViewSet(TenantApiMixin, viewsets.GenericViewSet):
         and the host the page links are built on. (JSON is the API's one renderer.)"""
         body = tenant_cache.cached(
             tenant_id=self.tenant.pk,
-            name=f"api:{type(self).__name__}",
+            name=self._cache_name(),
             parts=self.request.build_absolute_uri(),
             compute=lambda: JSONRenderer().render(compute()),
         )
         return HttpResponse(body, content_type="application/json")
+
+    def _cache_name(self) -> str:
+        return f"api:{type(self).__name__}"
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        body = self._repeated_read(request)
+        if body is not None:
+            response = HttpResponse(body, content_type="application/json")
+            for header, value in self.default_response_headers.items():
+                response[header] = value  # as finalize_response() sets them
+            return response
+        return super().dispatch(request, *args, **kwargs)
+
+    def _repeated_read(self, request: Any) -> bytes | None:
+        """The cached answer to a GET made with an API key remembered in this process, when the
+        key and the answer are both current (one cache round trip, no database): polling
+        integrations skip the framework's per-request work. Any doubt (not remembered, stale,
+        a session, a last-use time to write) returns None and the call takes the full path.
+        Serving another key's answer is sound because reads are not role-restricted (the
+        default permissions) and the answer was computed for a request of the same tenant."""
+        if request.method != "GET" or self.action_map.get("get") not in ("list", "retrieve"):
+            return None
+        if self.permission_classes != TenantApiMixin.permission_classes:
+            return None
+        scheme, _, raw_key = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != ApiKeyAuthentication.keyword.lower():
+            return None
+        return api_key_cached_read(
+            raw_key=raw_key.strip(), name=self._cache_name(), parts=request.build_absolute_uri()
+        )
 
 
 @extend_schema_field({"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_ID})

@@ -68,14 +68,18 @@ def _versions(tenant_id: int) -> tuple[int, int] | None:
     return _versions_from(cache.get_many(_version_keys(tenant_id)), tenant_id)
 
 
+def _entry_key(tenant_id: int, name: str, parts: Hashable) -> str:
+    digest = hashlib.sha256(repr((tenant_id, name, parts)).encode()).hexdigest()
+    return f"tenant-cache:{tenant_id}:{name}:{digest}"
+
+
 def cached(*, tenant_id: int, name: str, parts: Hashable, compute: Callable[[], T]) -> T:
     """`compute()`'s value for this tenant, from the cache while no write has committed since
     it was stored. `parts` name everything else the value depends on (path, filters, day).
 
     One round trip on a hit: the entry (stored with the versions it was computed under) and
     the current versions come in one `get_many`."""
-    digest = hashlib.sha256(repr((tenant_id, name, parts)).encode()).hexdigest()
-    key = f"tenant-cache:{tenant_id}:{name}:{digest}"
+    key = _entry_key(tenant_id, name, parts)
     try:
         found = cache.get_many([key, *_version_keys(tenant_id)])
         versions = _versions_from(found, tenant_id)
@@ -135,6 +139,32 @@ def recall(key: str) -> Any:
         _remembered.pop(key, None)
         return None
     return pickle.loads(value)  # noqa: S301 - our own bytes, pickled above in this process
+
+
+def cached_for_remembered(remembered: str, *, name: str, parts: Hashable) -> tuple[Any, Any] | None:
+    """(a copy of the value remembered under `remembered`, the value `cached()` holds for its
+    tenant under `name` and `parts`) when both are current, checked in one round trip: the
+    entry and the versions come together, so the remembered value (an API key) is confirmed
+    by the same read that confirms the entry. None when either is missing or stale: the caller
+    then takes its ordinary path (`recall()`, then `cached()`), which also repairs both."""
+    remembered_entry = _remembered.get(remembered)
+    if remembered_entry is None:
+        return None
+    expires, tenant_id, versions, value = remembered_entry
+    if time.monotonic() >= expires:
+        return None
+    key = _entry_key(tenant_id, name, parts)
+    platform_key, tenant_key = _version_keys(tenant_id)
+    try:
+        found = cache.get_many([key, platform_key, tenant_key])
+    except Exception:
+        logger.warning("cache unavailable; %s read the ordinary way", name, exc_info=True)
+        return None
+    entry = found.get(key)
+    current = (found.get(platform_key), found.get(tenant_key))
+    if current != versions or entry is None or entry[0] != versions:
+        return None
+    return pickle.loads(value), entry[1]  # noqa: S301 - our own bytes, pickled in remember()
 
 
 @dataclass(frozen=True)

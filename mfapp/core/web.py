@@ -51,10 +51,15 @@ def member_view(
             if request.tenant is None:  # type: ignore[attr-defined]
                 # Logged in but a member of no business: the home page explains what to do.
                 return HttpResponseRedirect(reverse("home"))
-            try:
-                actor = actor_for_member(tenant=request.tenant, user=request.user)  # type: ignore[attr-defined]
-            except NotFound:
-                raise Http404("No business selected.") from None
+            membership = request.membership  # type: ignore[attr-defined]
+            if membership is not None and membership.tenant_id == request.tenant.pk:  # type: ignore[attr-defined]
+                # Read and checked against the login by TenantMiddleware in this request.
+                actor = Actor(tenant=request.tenant, role=membership.role, user=request.user)  # type: ignore[attr-defined]
+            else:
+                try:
+                    actor = actor_for_member(tenant=request.tenant, user=request.user)  # type: ignore[attr-defined]
+                except NotFound:
+                    raise Http404("No business selected.") from None
             if not has_permission(actor, permission):
                 raise DjangoPermissionDenied(
                     f"Your role ({actor.role}) does not allow this ({permission})."
@@ -110,15 +115,36 @@ def cached_fragment(
     """A partial's HTML, rendered once per tenant data version (`core.tenant_cache`) for every
     member with the same role and `parts` (filters, day...): so it may show the tenant's data and
     what the role may do, never the person. Its forms' CSRF token is the request's own."""
+    return cached_fragments(request, templates={"html": template}, parts=parts, context=context)[
+        "html"
+    ]
+
+
+def cached_fragments(
+    request: TenantHtmxRequest,
+    *,
+    templates: dict[str, str],
+    parts: Hashable,
+    context: Callable[[], dict[str, Any]],
+) -> dict[str, SafeString]:
+    """Several partials of one page rendered from one context, as `cached_fragment` does, and
+    cached together: one cache round trip for all of them."""
+
+    def render() -> dict[str, str]:
+        values = {**context(), "csrf_token": CSRF_PLACEHOLDER}
+        return {
+            name: render_to_string(template, values, request=request)
+            for name, template in templates.items()
+        }
+
     html = tenant_cache.cached(
         tenant_id=request.tenant.pk,
-        name=f"html:{template}",
+        name=f"html:{','.join(templates.values())}",
         parts=(request.membership.role, parts),
-        compute=lambda: render_to_string(
-            template, {**context(), "csrf_token": CSRF_PLACEHOLDER}, request=request
-        ),
+        compute=render,
     )
-    return mark_safe(html.replace(CSRF_PLACEHOLDER, get_token(request)))  # noqa: S308 - ours
+    token = get_token(request)
+    return {name: mark_safe(text.replace(CSRF_PLACEHOLDER, token)) for name, text in html.items()}  # noqa: S308 - ours
 
 
 class FormRenderer(TemplatesSetting):

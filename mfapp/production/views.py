@@ -26,7 +26,7 @@ from mfapp.core.exceptions import ApplicationError, NotFound, PermissionDenied
 from mfapp.core.formatting import plain_decimal
 from mfapp.core.web import (
     TenantHtmxRequest,
-    cached_fragment,
+    cached_fragments,
     can,
     form_errors_from,
     htmx_partial,
@@ -173,29 +173,18 @@ def _board_context(request: TenantHtmxRequest, data: Any) -> dict[str, Any]:
 @require_GET
 def batch_board_view(request: TenantHtmxRequest) -> HttpResponse:
     # Filters and board are cached HTML (the product filter alone lists every product), keyed
-    # on the query string; the form and the columns are built only when one is missing.
-    query = request.GET.urlencode()
-    context: dict[str, Any] = {}
-
-    def filters() -> dict[str, Any]:
-        if not context:
-            context.update(_board_filters(request, request.GET or None))
-        return context
-
-    board = cached_fragment(
+    # on the query string; the form and the columns are built only when they are missing.
+    fragments = cached_fragments(
         request,
-        template=f"{BOARD}#board",
-        parts=(query, request.tenant.today()),
-        context=lambda: _with_columns(request, filters()),
+        templates={"board": f"{BOARD}#board", "filters_html": f"{BOARD}#filters"},
+        parts=(request.GET.urlencode(), request.tenant.today()),
+        context=lambda: _board_context(request, request.GET or None),
     )
     # The filters push their URL into the history; restoring it needs the whole page.
     restoring = request.htmx and request.htmx.history_restore_request
     if request.htmx and not restoring:
-        return HttpResponse(board)
-    filters_html = cached_fragment(
-        request, template=f"{BOARD}#filters", parts=query, context=filters
-    )
-    return render(request, BOARD, {"board": board, "filters_html": filters_html})
+        return HttpResponse(fragments["board"])
+    return render(request, BOARD, fragments)
 
 
 # --- moves -----------------------------------------------------------------------------------

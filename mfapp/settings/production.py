@@ -19,6 +19,9 @@ CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)
 if not env("MFAPP_CACHE_URL"):
     raise ImproperlyConfigured("MFAPP_CACHE_URL must name a Redis (redis://...) or be off.")
 CACHES = cache_settings(env("MFAPP_CACHE_URL"))
+# Every page reads its session: from the shared cache, written through to the table, which
+# stays the record (`user_sessions_end` deletes through the store, so the cache forgets too).
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)

@@ -4,7 +4,8 @@ import hashlib
 import hmac
 import logging
 import secrets
-from datetime import timedelta
+from collections.abc import Hashable
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -262,7 +263,7 @@ def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
         return None
     prefix = raw_key[len(API_KEY_PREFIX) :].split("_", 1)[0]
     hashed = _hash_api_key(raw_key)
-    remembered = f"api-key:{hashed}"
+    remembered = _remembered_as(hashed)
     api_key = tenant_cache.recall(remembered)
     if api_key is None:
         api_key = _api_key_find(prefix, hashed)
@@ -284,6 +285,31 @@ def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
     return api_key
 
 
+def api_key_cached_read(*, raw_key: str, name: str, parts: Hashable) -> bytes | None:
+    """What `tenant_cache.cached()` holds under `name` and `parts` for the tenant of `raw_key`,
+    when that key is remembered, still current (neither it nor anything else of its tenant
+    changed) and its last use needs no writing; else None, and the call goes the full way
+    (`api_key_authenticate`, permissions, `cached()`). Both checks cost one cache round trip.
+
+    Only for reads any key of the tenant may make: the entry was computed for another request
+    of the same tenant that passed the full checks."""
+    if not raw_key.startswith(API_KEY_PREFIX):
+        return None
+    hit = tenant_cache.cached_for_remembered(
+        _remembered_as(_hash_api_key(raw_key)), name=name, parts=parts
+    )
+    if hit is None:
+        return None
+    api_key, body = hit
+    if _api_key_touch_due(api_key, timezone.now()):
+        return None
+    return body
+
+
+def _remembered_as(hashed: str) -> str:
+    return f"api-key:{hashed}"
+
+
 def _api_key_find(prefix: str, hashed: str) -> ApiKey | None:
     with rls.api_key_lookup(prefix):
         candidates = list(
@@ -299,10 +325,14 @@ def _api_key_find(prefix: str, hashed: str) -> ApiKey | None:
 
 def _api_key_touch(api_key: ApiKey) -> None:
     now = timezone.now()
-    if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_RESOLUTION:
+    if _api_key_touch_due(api_key, now):
         # A plain UPDATE: concurrent requests may both write; the latest time wins, harmlessly.
         ApiKey.objects.for_tenant(api_key.tenant_id).filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
+
+
+def _api_key_touch_due(api_key: ApiKey, now: datetime) -> bool:
+    return api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_RESOLUTION
 
 
 # --- members ---------------------------------------------------------------------------------

@@ -52,6 +52,7 @@ NOT_AUDITED = {
     "(report_request audits that); progress and result are the row's own status",
     "sustainability.services.report_generate_for_period": "the monthly job and the demo: the "
     "report row records when it was made; a person's request is audited by report_request",
+    "tenancy.services.api_key_cached_read": "a read: the key is not touched on this path",
     "tenancy.services.api_key_authenticate": "reads the key; its last-used time is bookkeeping "
     "(one event per request would drown the log)",
     "tenancy.services.invitation_get_by_token": "reads only",

@@ -235,3 +235,130 @@ def test_a_revoked_key_is_refused_at_once_though_it_was_remembered():
     response = client.get("/api/v1/sites/")
     assert response.status_code == 401
     assert tenant_cache._remembered == {}
+
+
+# --- a repeated API read: key and answer confirmed in one round trip, no database ----------------
+def _read(client, path: str):
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(path)
+    return response, len(captured)
+
+
+class _CountingCache:
+    """The real cache, counting the reads made through it (each one round trip to Redis)."""
+
+    def __init__(self, real):
+        self.real, self.reads = real, 0
+
+    def get_many(self, keys):
+        self.reads += 1
+        return self.real.get_many(keys)
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+def test_a_repeated_api_read_costs_one_cache_round_trip_and_answers_the_same(monkeypatch):
+    tenant = TenantFactory()
+    order = OrderFactory(tenant=tenant, number="SO-1")
+    client, _ = key_client(tenant)
+    _touched(client)
+    path = f"/api/v1/orders/{order.pk}/"
+    first, first_queries = _read(client, path)
+    counting = _CountingCache(tenant_cache.cache)
+    monkeypatch.setattr(tenant_cache, "cache", counting)
+    again, again_queries = _read(client, path)
+
+    assert first.status_code == again.status_code == 200
+    assert first_queries > 0
+    assert (again_queries, counting.reads) == (0, 1)  # the key and the answer, read together
+    assert again.content == first.content
+    assert again.json()["number"] == "SO-1"
+    assert {name: again[name] for name in ("Content-Type", "Allow")} == {
+        name: first[name] for name in ("Content-Type", "Allow")
+    }
+
+
+def test_a_repeated_api_read_with_a_revoked_key_is_refused_and_shows_nothing():
+    tenant = TenantFactory()
+    OrderFactory(tenant=tenant, number="SO-SECRET")
+    client, api_key = key_client(tenant)
+    _touched(client)
+    assert _orders(client) == (["SO-SECRET"], True)
+    assert _read(client, "/api/v1/orders/")[1] == 0  # answered from the cache
+
+    with rls.tenant_context(tenant.pk):
+        api_key_revoke(actor=Actor(tenant=tenant, role="owner"), api_key=api_key)
+
+    response, _ = _read(client, "/api/v1/orders/")
+    assert response.status_code == 401
+    assert b"SO-SECRET" not in response.content
+
+
+def test_a_repeated_api_read_never_serves_another_tenants_answer():
+    a, b = TenantFactory(), TenantFactory()
+    OrderFactory(tenant=a, number="SO-A")
+    OrderFactory(tenant=b, number="SO-B")
+    client_a, _ = key_client(a)
+    client_b, _ = key_client(b)
+    for client in (client_a, client_b):
+        _touched(client)
+    assert _orders(client_a) == (["SO-A"], True)
+    assert _read(client_a, "/api/v1/orders/")[1] == 0
+
+    assert _orders(client_b) == (["SO-B"], True)  # same URL: computed for its own tenant
+    assert _orders(client_b) == (["SO-B"], False)
+    assert _orders(client_a) == (["SO-A"], False)
+
+
+def test_a_repeated_api_read_still_records_the_keys_last_use(monkeypatch):
+    from mfapp.tenancy import services
+
+    tenant = TenantFactory()
+    client, api_key = key_client(tenant)
+    _touched(client)
+    _read(client, "/api/v1/sites/")  # the key remembered, the answer cached
+    assert _read(client, "/api/v1/sites/")[1] == 0
+    monkeypatch.setattr(services, "LAST_USED_RESOLUTION", timedelta(0))  # every use is written
+    with rls.tenant_context(tenant.pk):
+        before = type(api_key).objects.for_tenant(tenant).get(pk=api_key.pk).last_used_at
+
+    response, queries = _read(client, "/api/v1/sites/")
+
+    assert response.status_code == 200
+    assert queries > 0  # the full path, which writes the use
+    with rls.tenant_context(tenant.pk):
+        after = type(api_key).objects.for_tenant(tenant).get(pk=api_key.pk).last_used_at
+    assert after > before
+
+
+def test_a_session_read_of_the_api_gets_its_tenants_answer(client):
+    tenant = TenantFactory()
+    OrderFactory(tenant=tenant, number="SO-1")
+    client.force_login(MembershipFactory(tenant=tenant, role="viewer").user)
+    key, _ = key_client(tenant)
+    _touched(key)
+    assert _orders(key) == (["SO-1"], True)  # cached for the tenant
+
+    response = client.get("/api/v1/orders/")
+
+    assert response.status_code == 200
+    assert [row["number"] for row in response.json()["results"]] == ["SO-1"]
+
+
+# --- sessions as production keeps them: cached, written through to the table ------------------
+def test_ending_a_persons_sessions_logs_out_a_session_read_from_the_cache(settings):
+    from mfapp.tenancy.sessions import user_sessions_end
+
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    tenant = TenantFactory()
+    member = MembershipFactory(tenant=tenant, role="operator").user
+    browser = Client()
+    browser.force_login(member)
+    assert browser.get(reverse("home")).status_code == 200  # the session, now in the cache too
+    assert cache.get(f"django.contrib.sessions.cached_db{browser.session.session_key}")
+
+    assert user_sessions_end(user=member) == 1
+
+    response = browser.get(reverse("home"))
+    assert (response.status_code, response["Location"]) == (302, f"{reverse('login')}?next=/")

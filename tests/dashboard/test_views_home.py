@@ -256,7 +256,7 @@ def test_the_number_of_queries_does_not_grow_with_the_data(
 
     # then: session, user, memberships, the member check, then the dashboard's seven queries
     # (batches; site zones and orders; sites, machines by status, machines, operations)
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(11):
         response = client.get(reverse("home"))
 
     assert response.status_code == 200

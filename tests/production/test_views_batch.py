@@ -283,7 +283,7 @@ def test_the_batch_page_runs_the_same_queries_for_more_rows(client, tenant):
         response = client.get(_detail(batch))
 
     assert response.content.decode().count('<td data-label="Seq.">') == 6
-    assert len(many) == len(few) == 9
+    assert len(many) == len(few) == 8
 
 
 # --- moves from the batch page ---------------------------------------------------------------

@@ -258,7 +258,7 @@ def test_the_board_runs_the_same_queries_for_many_batches(client, tenant):
         response = client.get(BOARD)
 
     assert sum(len(lots) for lots in _columns(response.content.decode()).values()) == 24
-    assert len(many) == len(few) == 13
+    assert len(many) == len(few) == 12
 
 
 def test_a_long_column_shows_the_first_cards_and_says_how_many_more(client, tenant, monkeypatch):
