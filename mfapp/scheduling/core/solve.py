@@ -71,14 +71,22 @@ FULL_MODEL_MAX_OPERATIONS = 400
 # Measured at 10 s, alternating in one run, 4-7 runs per instance: mean gap lower on each of
 # orb01/orb03/swv01/ta01/ft10/mk06/mk07/mk10 (docs/decisions.md).
 NO_LOCAL_SEARCH: dict[str, object] = {"ignore_subsolvers": ["ls", "fj"]}
+# No-overlap propagation at its strongest: detectable precedences and the dynamic precedence
+# reasoning CP-SAT leaves off by default. On job shops the tree search then proves ft10, abz5,
+# orb03 and ta01 optimal within 10 s and finds better plans on swv01, ta02 and ta03; measured
+# against the earlier two phases (default portfolio, then LNS only) and the plain model, two
+# runs each on 8 instances (docs/decisions.md). No gain measured on flexible instances.
+STRONG_NO_OVERLAP: dict[str, object] = {
+    "use_strong_propagation_in_disjunctive": True,
+    "use_dynamic_precedence_in_disjunctive": True,
+}
 # (share of the remaining time or None for the rest, CP-SAT parameters) per phase
 FULL_PHASES: list[tuple[float | None, dict[str, object]]] = [
-    (0.6, {**NO_LOCAL_SEARCH}),
-    (None, {"use_lns_only": True, **NO_LOCAL_SEARCH}),
+    (None, {**STRONG_NO_OVERLAP, **NO_LOCAL_SEARCH}),
 ]
 # Problems where some operation has a choice of machines: CP-SAT's own LNS steps were slow on
 # them (mk10: 12 steps in 4 s, one 0.1 deterministic-second step taking 2-3.5 s of wall-clock
-# time, against 22-61 faster steps on swv01/ta01), so after the same default phase our own
+# time, against 22-61 faster steps on swv01/ta01), so after a default phase our own
 # precedence-keeping LNS (``_PrecedenceLns``) takes over: one thread per worker, each step a
 # single-worker CP-SAT solve that must beat the best plan (measured, docs/decisions.md; a
 # shorter first phase, 30 %, was no better on mk02-mk10 and left mid-size tenants unproven).
@@ -457,10 +465,10 @@ def solve(
     if chosen not in ("full", "lns"):
         raise ValueError(f"unknown mode {mode!r}")
     if remaining > 0.05 and problem.n_operations and chosen == "full":
-        # Phase 1: CP-SAT's default portfolio (tree search with LP, plus LNS), hinted with the
-        # dispatcher's plan and a horizon tightened to it: proves small problems optimal and
-        # gives the lower bound. Phase 2, if not proven: LNS-only workers from the best plan,
-        # which improve plans faster on 2 cores (measured, see docs/benchmarks/scheduling.md).
+        # CP-SAT's portfolio (tree search with LP, plus LNS) with strong no-overlap
+        # propagation, hinted with the dispatcher's plan and a horizon tightened to it: proves
+        # small problems optimal and gives the lower bound. Flexible problems hand over to our
+        # precedence LNS after 60 % of the time (FLEXIBLE_PHASES).
         flexible = any(
             len(op.durations) > 1 for _j, _k, op in problem.operations() if op.fixed is None
         )
