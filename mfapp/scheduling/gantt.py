@@ -11,7 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
+
+from django.urls import reverse
 
 from mfapp.machines.models import Machine, MaintenanceWindow
 from mfapp.production.models import BatchOperation
@@ -46,6 +49,14 @@ class Bar:
     operation: BatchOperation
     start: datetime
     end: datetime
+    # Written out here rather than by template filters and tags: a busy site's chart has
+    # thousands of bars, and per-bar filters were most of its rendering time.
+    svg_x: str
+    svg_y: str
+    svg_width: str
+    url: str
+    start_label: str  # "Thu 26 Nov 18:20" in the site's timezone
+    end_label: str
 
 
 @dataclass(frozen=True)
@@ -196,6 +207,7 @@ def build_chart(
         )
 
     legend: dict[str, OrderKey] = {}
+    batch_urls: dict[int, str] = {}
     for operation in operations:
         row = rows.get(operation.machine_id)
         span = _span(operation, now)
@@ -223,11 +235,16 @@ def build_chart(
             title += f" · due {line.order.due_date:%a %d %b}"  # type: ignore[union-attr]
         if late:
             title += " · LATE"
+        y = row.y + (ROW_HEIGHT - BAR_HEIGHT) / 2
+        if operation.batch_id not in batch_urls:
+            batch_urls[operation.batch_id] = reverse(
+                "production:batch-detail", args=[operation.batch_id]
+            )
         row.bars.append(
             Bar(
                 x=x0,
                 width=width,
-                y=row.y + (ROW_HEIGHT - BAR_HEIGHT) / 2,
+                y=y,
                 colour=colour,
                 label=label,
                 title=title,
@@ -236,6 +253,12 @@ def build_chart(
                 operation=operation,
                 start=op_start,
                 end=op_end,
+                svg_x=svg_number(x0),
+                svg_y=svg_number(y),
+                svg_width=svg_number(width),
+                url=batch_urls[operation.batch_id],
+                start_label=_moment(op_start, tz),
+                end_label=_moment(op_end, tz),
             )
         )
         key = legend.get(order)
@@ -258,6 +281,18 @@ def build_chart(
         width=LABEL_WIDTH + CHART_WIDTH,
         height=HEADER_HEIGHT + max(1, len(rows)) * ROW_HEIGHT,
     )
+
+
+def svg_number(value: float) -> str:
+    """A coordinate with one decimal, as the template filter `floatformat:'1u'` writes it
+    (halves rounded up, never "-0.0")."""
+    rounded = Decimal(repr(value)).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    return f"{abs(rounded) if rounded == 0 else rounded:f}"
+
+
+def _moment(moment: datetime, tz: ZoneInfo) -> str:
+    local = moment.astimezone(tz)
+    return f"{local:%a} {local.day} {local:%b %H:%M}"
 
 
 def _period(start: datetime, end: datetime, tz: ZoneInfo) -> str:

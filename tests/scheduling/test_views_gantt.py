@@ -5,13 +5,14 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import timezone
 
 from mfapp.machines.models import Machine
 from mfapp.machines.services import machine_change_status
 from mfapp.production.models import BatchOperation
-from mfapp.scheduling.gantt import CHART_WIDTH, LABEL_WIDTH, build_chart
+from mfapp.scheduling.gantt import CHART_WIDTH, LABEL_WIDTH, build_chart, svg_number
 from mfapp.scheduling.models import ScheduleRun
 from tests.factories import (
     BatchFactory,
@@ -399,3 +400,13 @@ def test_an_idle_page_learns_of_a_plan_made_elsewhere(client, tenant, site):
     assert changed.status_code == 200
     assert changed["HX-Trigger"] == '{"planChanged": {}}'
     assert f"?shown={newer.pk}" in changed.content.decode()
+
+
+# --- coordinates written in Python, as the template filter wrote them -------------------------
+@pytest.mark.parametrize(
+    "value",
+    [0.0, -0.0, -0.04, -0.05, 0.05, 0.15, 0.25, 1.45, 2.0, 12.349999, 12.35, 180.0, 1119.95]
+    + [i / 7 for i in range(-30, 3000, 13)],
+)
+def test_svg_numbers_match_floatformat(value):
+    assert svg_number(value) == floatformat(value, "1u")
