@@ -160,13 +160,10 @@ def _board_filters(request: TenantHtmxRequest, data: Any) -> dict[str, Any]:
     }
 
 
-def _with_columns(request: TenantHtmxRequest, context: dict[str, Any]) -> dict[str, Any]:
+def _board_context(request: TenantHtmxRequest, data: Any) -> dict[str, Any]:
+    context = _board_filters(request, data)
     columns = _board_columns(request.tenant, context["values"], request.tenant.today())
     return {**context, "columns": columns, "total": sum(c["count"] for c in columns)}
-
-
-def _board_context(request: TenantHtmxRequest, data: Any) -> dict[str, Any]:
-    return _with_columns(request, _board_filters(request, data))
 
 
 @member_view()

@@ -51,12 +51,21 @@ class Bar:
     end: datetime
     # Written out here rather than by template filters and tags: a busy site's chart has
     # thousands of bars, and per-bar filters were most of its rendering time.
-    svg_x: str
-    svg_y: str
-    svg_width: str
     url: str
     start_label: str  # "Thu 26 Nov 18:20" in the site's timezone
     end_label: str
+
+    @property
+    def svg_x(self) -> str:
+        return svg_number(self.x)
+
+    @property
+    def svg_y(self) -> str:
+        return svg_number(self.y)
+
+    @property
+    def svg_width(self) -> str:
+        return svg_number(self.width)
 
 
 @dataclass(frozen=True)
@@ -235,7 +244,6 @@ def build_chart(
             title += f" · due {line.order.due_date:%a %d %b}"  # type: ignore[union-attr]
         if late:
             title += " · LATE"
-        y = row.y + (ROW_HEIGHT - BAR_HEIGHT) / 2
         if operation.batch_id not in batch_urls:
             batch_urls[operation.batch_id] = reverse(
                 "production:batch-detail", args=[operation.batch_id]
@@ -244,7 +252,7 @@ def build_chart(
             Bar(
                 x=x0,
                 width=width,
-                y=y,
+                y=row.y + (ROW_HEIGHT - BAR_HEIGHT) / 2,
                 colour=colour,
                 label=label,
                 title=title,
@@ -253,9 +261,6 @@ def build_chart(
                 operation=operation,
                 start=op_start,
                 end=op_end,
-                svg_x=svg_number(x0),
-                svg_y=svg_number(y),
-                svg_width=svg_number(width),
                 url=batch_urls[operation.batch_id],
                 start_label=_moment(op_start, tz),
                 end_label=_moment(op_end, tz),
