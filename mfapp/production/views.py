@@ -30,6 +30,7 @@ from mfapp.core.web import (
     can,
     form_errors_from,
     htmx_partial,
+    id_url,
     member_view,
 )
 from mfapp.production.forms import (
@@ -118,6 +119,8 @@ def _board_columns(tenant: Tenant, values: dict[str, Any], today: date) -> list[
             else []
         )
         for batch in batches:
+            batch.detail_url = id_url("production:batch-detail", batch.pk)
+            batch.move_url = id_url("production:batch-move", batch.pk)
             batch.moves = _moves(batch)
             batch.due_date = _due_date(batch)
             batch.is_late = bool(batch.is_open and batch.due_date and batch.due_date < today)
@@ -285,6 +288,7 @@ def _detail_context(
         "failing": _failing(checks),
         "consumptions": list(batch.material_consumptions.all()),
         "moves": _moves(batch),
+        "move_url": id_url("production:batch-move", batch.pk),
         "recording": recording,
         "quality_form": quality_form,
         "consumption_form": consumption_form,

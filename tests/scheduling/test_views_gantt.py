@@ -12,8 +12,9 @@ from django.utils import timezone
 from mfapp.machines.models import Machine
 from mfapp.machines.services import machine_change_status
 from mfapp.production.models import BatchOperation
-from mfapp.scheduling.gantt import CHART_WIDTH, LABEL_WIDTH, build_chart, svg_number
+from mfapp.scheduling.gantt import CHART_WIDTH, LABEL_WIDTH, PALETTE, build_chart, svg_number
 from mfapp.scheduling.models import ScheduleRun
+from mfapp.scheduling.selectors import plan_operations
 from tests.factories import (
     BatchFactory,
     BatchOperationFactory,
@@ -65,11 +66,11 @@ def test_bars_sit_at_their_times_and_late_ones_are_flagged(site):
     printer = machine_for(site, name="Prusa", runs_unattended=True)
     mill = machine_for(site, "cnc_mill", name="Mill")
     start = datetime(2026, 11, 30, tzinfo=BERLIN)
-    on_time = _planned(
+    _planned(
         site, printer, start=start + timedelta(hours=1), minutes=180, due=MONDAY,
         lot="LOT-A", order_number="SO-1",
     )  # fmt: skip
-    late = _planned(
+    _planned(
         site, mill, start=start + timedelta(hours=23), minutes=120, due=MONDAY,
         lot="LOT-B", order_number="SO-2",
     )  # fmt: skip
@@ -84,7 +85,7 @@ def test_bars_sit_at_their_times_and_late_ones_are_flagged(site):
     chart = build_chart(
         site=site,
         machines=[mill, printer],
-        operations=[on_time, late],
+        operations=plan_operations(site=site, start=start, end=start + timedelta(days=1)),
         maintenance=[window],
         start=start,
         days=1,
@@ -133,7 +134,8 @@ def test_running_operations_reach_the_present_and_outside_ones_are_left_out(site
     running.status = BatchOperation.Status.RUNNING
     running.actual_start = start + timedelta(hours=1)
     running.planned_end = None
-    later = _planned(
+    running.save()
+    _planned(  # on day 3, outside the chart's day
         site, printer, start=start + timedelta(days=2), minutes=30, due=MONDAY,
         lot="LOT-X", order_number="SO-X",
     )  # fmt: skip
@@ -141,7 +143,8 @@ def test_running_operations_reach_the_present_and_outside_ones_are_left_out(site
     chart = build_chart(
         site=site,
         machines=[printer],
-        operations=[running, later],
+        # The selector's window is wider than the chart's: the chart leaves `later` out itself.
+        operations=plan_operations(site=site, start=start, end=start + timedelta(days=3)),
         maintenance=[],
         start=start,
         days=1,
@@ -179,6 +182,52 @@ def test_the_page_draws_the_sites_machines_and_planned_operations(client, tenant
     assert 'id="run"' in html
     assert "This site has not been planned yet." in html
     assert "Re-plan</button>" not in html  # a viewer may not ask for a re-plan
+
+
+def test_bars_and_table_rows_escape_what_people_typed(client, tenant, site):
+    """The bars and the plan table are written in Python (for speed): every text is escaped."""
+    _login(client, tenant, "viewer")
+    printer = machine_for(site, name="Prusa <MK4>", runs_unattended=True)
+    start = datetime(2026, 11, 30, 9, 0, tzinfo=BERLIN)
+    operation = _planned(
+        site, printer, start=start, minutes=90, due=MONDAY + timedelta(days=3),
+        lot='L<1>&"', order_number="SO-<7>",
+    )  # fmt: skip
+    operation.name = "Print & <i>cure</i>"
+    operation.save()
+    product = operation.batch.product
+    product.name = 'Clip "<b>"'
+    product.save()
+
+    response = client.get(
+        reverse("scheduling:gantt", args=[site.pk]), {"from": "2026-11-30", "days": 1}
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    for typed in ("<i>", "<b>", "<MK4>", 'L<1>&"', "SO-<7>"):
+        assert typed not in html
+    batch_url = reverse("production:batch-detail", args=[operation.batch_id])
+    x, width = (
+        svg_number(LABEL_WIDTH + 540 * CHART_WIDTH / 1440),
+        svg_number(90 * CHART_WIDTH / 1440),
+    )
+    colour = PALETTE[operation.batch.order_line.order_id % len(PALETTE)]
+    assert (
+        '<g class="op op-pending"><title>SO-&lt;7&gt; · L&lt;1&gt;&amp;&quot; · '
+        "Clip &quot;&lt;b&gt;&quot; · 10. Print &amp; &lt;i&gt;cure&lt;/i&gt; · "
+        "Mon 30 Nov 09:00 to Mon 30 Nov 10:30 · Pending · due Thu 03 Dec</title>"
+        f'<a href="{batch_url}"><rect class="bar" x="{x}" y="50.0" width="{width}" '
+        f'height="24" rx="3" fill="{colour}"></rect><text x="{x}" dx="4" y="50.0" dy="16" '
+        'fill="#fff" font-weight="600">SO-&lt;7&gt; · …</text></a></g>'
+    ) in html
+    assert (
+        '<tr><td data-label="Machine">Prusa &lt;MK4&gt;</td>'
+        '<td data-label="Order">SO-&lt;7&gt;</td><td data-label="Lot">L&lt;1&gt;&amp;&quot;</td>'
+        '<td data-label="Operation">10. Print &amp; &lt;i&gt;cure&lt;/i&gt;</td>'
+        '<td data-label="Start">Mon 30 Nov 09:00</td><td data-label="End">Mon 30 Nov 10:30</td>'
+        '<td data-label="Status"><span class="chip status-pending">Pending</span></td></tr>'
+    ) in html
 
 
 def test_the_htmx_refresh_returns_only_the_chart(client, tenant, site):
