@@ -264,6 +264,8 @@ def test_service_commands(compose_config):
     )
     assert services["web"].get("command") is None  # the image's gunicorn CMD
     assert "8000" in {str(p["target"]) for p in services["web"]["ports"]}
+    # Planner costs for SSD storage (docs/scaling.md): index ranges over whole-tenant scans.
+    assert services["postgres"]["command"] == ["postgres", "-c", "random_page_cost=1.1"]
 
 
 @pytest.mark.tools
