@@ -184,6 +184,12 @@ class _Bump:
             logger.error("could not move the data version of %s on", self.scope, exc_info=True)
 
 
+def mark_changed(tenant_id: int) -> None:
+    """Move the tenant's data version on now, as a committed write to its data does: its next
+    reads are computed afresh (the web benchmark's first view after a change)."""
+    _Bump(tenant_id)()
+
+
 def _written_table(sql: str) -> str | None:
     """The table an INSERT/UPDATE/DELETE/TRUNCATE writes (Django quotes table names), else
     None for a read."""

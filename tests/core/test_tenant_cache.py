@@ -103,6 +103,23 @@ def test_an_orm_update_in_a_task_context_invalidates_its_tenant():
     assert _orders(client)[0] == ["SO-1-RENAMED"]
 
 
+def test_marking_a_tenant_changed_recomputes_its_reads_only():
+    a, b = TenantFactory(), TenantFactory()
+    OrderFactory(tenant=a, number="SO-A")
+    OrderFactory(tenant=b, number="SO-B")
+    client_a, _ = key_client(a)
+    client_b, _ = key_client(b)
+    _touched(client_a)
+    _touched(client_b)
+    assert _orders(client_a) == (["SO-A"], True)
+    assert _orders(client_b) == (["SO-B"], True)
+
+    tenant_cache.mark_changed(a.pk)
+
+    assert _orders(client_a) == (["SO-A"], True)  # computed afresh
+    assert _orders(client_b) == (["SO-B"], False)  # still the cached answer
+
+
 def test_another_tenants_write_keeps_this_tenants_entry_and_never_shares_it():
     a, b = TenantFactory(), TenantFactory()
     OrderFactory(tenant=a, number="SO-A")
