@@ -6,9 +6,11 @@ from django.db.models import (
     Count,
     DecimalField,
     F,
+    OuterRef,
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
     When,
@@ -106,17 +108,31 @@ def material_stock_list(*, tenant: Tenant) -> QuerySet[Material]:
     included) and `stock_state`: negative, out (nothing on hand), low (less on hand than the
     planned need) or ok. One query."""
     quantity = DecimalField(max_digits=20, decimal_places=3)
-    need = Sum(
-        F("bom_lines__quantity_per_unit")
-        # times 0.01, not divided by 100: SQLite divides whole numbers as integers
-        * (Value(Decimal("1")) + F("bom_lines__scrap_allowance_percent") * Value(Decimal("0.01")))
-        * F("bom_lines__product__batches__quantity_planned"),
-        filter=Q(bom_lines__product__batches__status__in=NOT_STARTED),
-        output_field=quantity,
+    # A subquery per material rather than one join of every material with every batch of its
+    # products: PostgreSQL then reads the batches not started only, for the page's materials.
+    needs = (
+        BomLine.objects.for_tenant(tenant)
+        .filter(material=OuterRef("pk"), product__batches__status__in=NOT_STARTED)
+        .order_by()
+        .values("material")
+        .annotate(
+            total=Sum(
+                F("quantity_per_unit")
+                # times 0.01, not divided by 100: SQLite divides whole numbers as integers
+                * (Value(Decimal("1")) + F("scrap_allowance_percent") * Value(Decimal("0.01")))
+                * F("product__batches__quantity_planned"),
+                output_field=quantity,
+            )
+        )
+        .values("total")
     )
     return (
         material_list(tenant=tenant)
-        .annotate(planned_need=Coalesce(need, Value(Decimal("0")), output_field=quantity))
+        .annotate(
+            planned_need=Coalesce(
+                Subquery(needs, output_field=quantity), Value(Decimal("0")), output_field=quantity
+            )
+        )
         .annotate(
             stock_state=Case(
                 When(stock_on_hand__lt=0, then=Value(StockState.NEGATIVE)),

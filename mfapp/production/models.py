@@ -64,6 +64,8 @@ class Batch(TenantScopedModel):
                 fields=["tenant", "status", "-updated_at"], name="batch_status_updated_idx"
             ),
             models.Index(fields=["tenant", "site", "status"], name="batch_site_status_idx"),
+            # A product's open batches (the materials' planned need) without its finished ones.
+            models.Index(fields=["tenant", "product", "status"], name="batch_product_status_idx"),
             models.Index(fields=["tenant", "-created_at"], name="batch_recent_idx"),
             models.Index(fields=["tenant", "updated_at"], name="batch_updated_idx"),
         ]
