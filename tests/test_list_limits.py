@@ -139,7 +139,7 @@ PAGES = {
     "batch board": ListPage(
         COLUMN_LIMIT,
         r'class="board-card"',
-        r"1 more not shown\. Filter by site, product or lot code to find them\.",
+        r"Show 1 more</a>\s*<span class=\"muted\">1 not shown; the filters find any batch\.",
         _batches,
     ),
     "machines": ListPage(

@@ -8,6 +8,7 @@ app_name = "production"
 
 urlpatterns = [
     path("", views.batch_board_view, name="batch-board"),
+    path("columns/<str:status>/", views.batch_board_column_view, name="batch-board-column"),
     path("<int:batch_id>/", views.batch_detail_view, name="batch-detail"),
     path("<int:batch_id>/move/", views.batch_move_view, name="batch-move"),
     path(

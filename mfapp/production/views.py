@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,6 +26,7 @@ from mfapp.core.exceptions import ApplicationError, NotFound, PermissionDenied
 from mfapp.core.formatting import plain_decimal
 from mfapp.core.web import (
     TenantHtmxRequest,
+    cached_fragment,
     cached_fragments,
     can,
     form_errors_from,
@@ -59,7 +60,10 @@ from mfapp.tenancy.selectors import site_list
 B = Batch.Status
 BOARD = "production/batch_board.html"
 DETAIL = "production/batch_detail.html"
-COLUMN_LIMIT = 50  # cards per column; the column says how many more the filters would show
+COLUMN_PAGE = "production/batch_column.html"
+# Cards per open column; "Show more" appends as many again. A column of 50 cards made the board
+# a 300 KiB page that took a tablet's browser as long to lay out as the server to render.
+COLUMN_LIMIT = 25
 # Finished batches are history: the board shows the latest few, the batch pages keep the rest.
 CLOSED_COLUMN_LIMIT = 10
 DETAIL_TARGET = "batch-detail"  # the id the batch page's move buttons swap
@@ -108,29 +112,51 @@ def _limit(status: str) -> int:
     return CLOSED_COLUMN_LIMIT if closed else COLUMN_LIMIT
 
 
-def _board_columns(tenant: Tenant, values: dict[str, Any], today: date) -> list[dict[str, Any]]:
+def _cards(
+    tenant: Tenant, values: dict[str, Any], status: str, offset: int, today: date
+) -> list[Batch]:
+    """The column's cards from `offset` on (up to its limit), with what a card shows."""
+    limit = _limit(status)
+    batches = list(
+        batch_board_list(tenant=tenant, status=status, **values)[offset : offset + limit]
+    )
+    for batch in batches:
+        batch.detail_url = id_url("production:batch-detail", batch.pk)
+        batch.move_url = id_url("production:batch-move", batch.pk)
+        batch.moves = _moves(batch)
+        batch.due_date = _due_date(batch)
+        batch.is_late = bool(batch.is_open and batch.due_date and batch.due_date < today)
+    return batches
+
+
+def _more(status: str, query: str, count: int, shown: int) -> dict[str, Any] | None:
+    """The column's "Show more": where its next cards come from, and how many remain."""
+    remaining = count - shown
+    if remaining <= 0:
+        return None
+    url = reverse("production:batch-board-column", args=[status])
+    return {
+        "url": f"{url}?{query}&offset={shown}" if query else f"{url}?offset={shown}",
+        "remaining": remaining,
+        "next": min(remaining, _limit(status)),
+    }
+
+
+def _board_columns(
+    tenant: Tenant, values: dict[str, Any], query: str, today: date
+) -> list[dict[str, Any]]:
     counts = batch_board_counts(tenant=tenant, **values)
     columns = []
     for status, label in B.choices:
         count = counts.get(status, 0)
-        batches = (
-            list(batch_board_list(tenant=tenant, status=status, **values)[: _limit(status)])
-            if count
-            else []
-        )
-        for batch in batches:
-            batch.detail_url = id_url("production:batch-detail", batch.pk)
-            batch.move_url = id_url("production:batch-move", batch.pk)
-            batch.moves = _moves(batch)
-            batch.due_date = _due_date(batch)
-            batch.is_late = bool(batch.is_open and batch.due_date and batch.due_date < today)
+        batches = _cards(tenant, values, status, 0, today) if count else []
         columns.append(
             {
                 "status": status,
                 "label": label,
                 "batches": batches,
                 "count": count,
-                "more": count - len(batches),
+                "more": _more(status, query, count, len(batches)),
             }
         )
     return columns
@@ -157,6 +183,7 @@ def _board_filters(request: TenantHtmxRequest, data: Any) -> dict[str, Any]:
     return {
         "filters": filters,
         "values": values,
+        "query": query,
         "filtered": bool(query),
         "board_url": board_url,
         "next_url": board_url,
@@ -165,7 +192,9 @@ def _board_filters(request: TenantHtmxRequest, data: Any) -> dict[str, Any]:
 
 def _board_context(request: TenantHtmxRequest, data: Any) -> dict[str, Any]:
     context = _board_filters(request, data)
-    columns = _board_columns(request.tenant, context["values"], request.tenant.today())
+    columns = _board_columns(
+        request.tenant, context["values"], context["query"], request.tenant.today()
+    )
     return {**context, "columns": columns, "total": sum(c["count"] for c in columns)}
 
 
@@ -185,6 +214,49 @@ def batch_board_view(request: TenantHtmxRequest) -> HttpResponse:
     if request.htmx and not restoring:
         return HttpResponse(fragments["board"])
     return render(request, BOARD, fragments)
+
+
+@member_view()
+@require_GET
+def batch_board_column_view(request: TenantHtmxRequest, status: str) -> HttpResponse:
+    """A column's next cards for the board's "Show more" (`?offset=` the cards shown so far,
+    plus the board's filters); without htmx, a page of that column alone."""
+    if status not in B.values:
+        raise Http404("No such column.")
+    try:
+        offset = int(request.GET.get("offset", "0"))
+    except ValueError:
+        offset = -1
+    if offset < 0:
+        return HttpResponseBadRequest("offset must be a whole number of cards, 0 or more.")
+
+    def context() -> dict[str, Any]:
+        filters = _board_filters(request, request.GET)
+        values, today = filters["values"], request.tenant.today()
+        count = batch_board_counts(tenant=request.tenant, **values).get(status, 0)
+        batches = _cards(request.tenant, values, status, offset, today)
+        more = _more(status, filters["query"], count, offset + len(batches))
+        return {
+            **filters,
+            "status": status,
+            "label": B(status).label,
+            "count": count,
+            "offset": offset,
+            "last": offset + len(batches),
+            "batches": batches,
+            "more": more,
+        }
+
+    if request.htmx and not request.htmx.history_restore_request:
+        return HttpResponse(
+            cached_fragment(
+                request,
+                template=f"{BOARD}#cards",
+                parts=(status, request.GET.urlencode(), request.tenant.today()),
+                context=context,
+            )
+        )
+    return render(request, COLUMN_PAGE, context())
 
 
 # --- moves -----------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import json
 import re
 from datetime import date
 from decimal import Decimal
+from html import escape
 
 import pytest
 from django.db import connection
@@ -270,7 +271,12 @@ def test_a_long_column_shows_the_first_cards_and_says_how_many_more(client, tena
     html = client.get(BOARD).content.decode()
 
     assert _columns(html)["planned"] == ["LOT-0", "LOT-1"]
-    assert "1 more not shown. Filter by site, product or lot code to find them." in html
+    more = reverse("production:batch-board-column", args=["planned"]) + "?offset=2"
+    assert (
+        f'<a class="button small" href="{more}" hx-get="{more}" hx-include="this" '
+        'hx-target="closest .more-cards" hx-swap="outerHTML">Show 1 more</a>\n'
+        '  <span class="muted">1 not shown; the filters find any batch.</span>'
+    ) in html
 
 
 def test_another_tenants_batches_are_not_on_the_board(client, tenant, other_tenant):
@@ -531,4 +537,146 @@ def test_finished_columns_show_only_the_latest_ten(client, tenant):
     columns = _columns(html)
     assert columns["completed"] == [b.lot_code for b in reversed(finished)][:10]
     assert len(columns["planned"]) == len(open_ones)
-    assert "2 more not shown." in html
+    assert ">Show 2 more</a>" in html
+    assert "2 not shown; the filters find any batch." in html
+
+
+# --- "Show more": a column's next cards ----------------------------------------------------
+def _column(status, **query):
+    url = reverse("production:batch-board-column", args=[status])
+    return f"{url}?{'&'.join(f'{k}={v}' for k, v in query.items())}" if query else url
+
+
+def _lots(html):
+    return re.findall(r'class="lot"><a href="[^"]+">([^<]+)</a>', html)
+
+
+@pytest.fixture
+def two_per_column(monkeypatch):
+    monkeypatch.setattr("mfapp.production.views.COLUMN_LIMIT", 2)
+
+
+def test_show_more_appends_the_next_cards_in_board_order(client, tenant, two_per_column):
+    _login(client, tenant)
+    for n in range(5):
+        _batch(tenant, f"LOT-{n}", due=date(2030, 5, 10 + n))
+
+    board = client.get(BOARD).content.decode()
+    second = client.get(_column("planned", offset=2), headers=HTMX)
+    third = client.get(_column("planned", offset=4), headers=HTMX)
+
+    assert _columns(board)["planned"] == ["LOT-0", "LOT-1"]
+    assert f'href="{_column("planned", offset=2)}"' in board
+    assert second.status_code == 200
+    html = second.content.decode()
+    assert "<html" not in html
+    assert _lots(html) == ["LOT-2", "LOT-3"]
+    assert f'hx-get="{_column("planned", offset=4)}"' in html
+    assert ">Show 1 more</a>" in html
+    assert _moves_on(html) == ["scheduled", "in_progress", "cancelled"] * 2
+    assert _lots(third.content.decode()) == ["LOT-4"]
+    assert "more-cards" not in third.content.decode()
+
+
+def test_show_more_keeps_the_boards_filters(client, tenant, two_per_column):
+    _login(client, tenant, "viewer")
+    bracket, clip = ProductFactory(tenant=tenant), ProductFactory(tenant=tenant)
+    for n in range(3):
+        _batch(tenant, f"BR-{n}", due=date(2030, 5, 10 + n), product=bracket)
+        _batch(tenant, f"CL-{n}", due=date(2030, 5, 10 + n), product=clip)
+
+    board = client.get(BOARD, {"product": clip.pk}).content.decode()
+    more = _column("planned", product=clip.pk, offset=2)
+    response = client.get(more, headers=HTMX)
+
+    assert _columns(board)["planned"] == ["CL-0", "CL-1"]
+    assert f'href="{escape(more)}"' in board  # product=...&amp;offset=2
+    assert _lots(response.content.decode()) == ["CL-2"]
+    assert _moves_on(response.content.decode()) == []  # a viewer moves nothing
+
+
+def test_show_more_never_shows_another_tenants_batches(client, tenant, other_tenant):
+    _login(client, tenant)
+    for n in range(3):
+        _batch(other_tenant, f"FOREIGN-{n}")
+
+    response = client.get(_column("planned", offset=0), headers=HTMX)
+
+    assert response.status_code == 200
+    assert _lots(response.content.decode()) == []
+    assert "FOREIGN" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("status", "offset", "code", "message"),
+    [
+        ("nope", "0", 404, None),
+        ("planned", "-1", 400, "offset must be a whole number of cards, 0 or more."),
+        ("planned", "two", 400, "offset must be a whole number of cards, 0 or more."),
+    ],
+)
+def test_show_more_refuses_a_bad_column_or_offset(client, tenant, status, offset, code, message):
+    _login(client, tenant)
+    _batch(tenant, "LOT-A")
+
+    response = client.get(_column(status, offset=offset), headers=HTMX)
+
+    assert response.status_code == code
+    if message:
+        assert response.content.decode() == message
+
+
+def test_without_javascript_show_more_opens_a_page_of_the_column(client, tenant, two_per_column):
+    _login(client, tenant)
+    for n in range(5):
+        _batch(tenant, f"LOT-{n}", due=date(2030, 5, 10 + n))
+
+    response = client.get(_column("planned", offset=2))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<h1>Planned <small>5</small></h1>" in html
+    assert "Batches 3 to 4 of 5 in this column." in html
+    assert _lots(html) == ["LOT-2", "LOT-3"]
+    assert f'href="{_column("planned", offset=4)}"' in html
+
+
+def test_show_more_runs_the_same_queries_for_many_batches(client, tenant, two_per_column):
+    _login(client, tenant)
+    site = SiteFactory(tenant=tenant)
+    for n in range(3):
+        _batch(tenant, f"ONE-{n}", site=site)
+    with CaptureQueriesContext(connection) as few:
+        client.get(_column("planned", offset=2), headers=HTMX)
+    for n in range(10):
+        _batch(tenant, f"MORE-{n}", site=site)
+
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(_column("planned", offset=2), headers=HTMX)
+
+    assert len(_lots(response.content.decode())) == 2
+    assert len(many) == len(few)
+
+
+def test_in_the_browser_show_more_appends_cards_that_move(
+    live_server, browser_page, tenant, two_per_column
+):
+    from playwright.sync_api import expect
+
+    page = browser_page
+    batches = [
+        _with_machines(_batch(tenant, f"LOT-{n}", due=date(2030, 5, 10 + n))) for n in range(3)
+    ]
+    log_in(page, live_server, MembershipFactory(tenant=tenant, role="manager").user)
+    page.goto(f"{live_server.url}{BOARD}")
+    planned = page.locator("section[data-status=planned]")
+    expect(planned.locator(".lot")).to_have_text(["LOT-0", "LOT-1"])
+
+    planned.get_by_role("link", name="Show 1 more").click()
+
+    expect(planned.locator(".lot")).to_have_text(["LOT-0", "LOT-1", "LOT-2"])
+    expect(planned.get_by_role("link", name="Show 1 more")).to_have_count(0)
+    expect(page).to_have_url(f"{live_server.url}{BOARD}")  # the board stays the page
+    planned.locator(f"#batch-{batches[2].pk}").get_by_role("button", name="Schedule").click()
+    expect(page.get_by_role("status")).to_have_text("Batch LOT-2 moved to scheduled.")
+    assert _status(batches[2]) == B.SCHEDULED
