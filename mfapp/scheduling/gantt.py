@@ -131,6 +131,10 @@ class GanttChart:
     row_height: int = ROW_HEIGHT
 
     @property
+    def bar_count(self) -> int:
+        return sum(len(row.bars) for row in self.rows)
+
+    @property
     def late_operations(self) -> int:
         return sum(bar.late for row in self.rows for bar in row.bars)
 

@@ -67,14 +67,18 @@ def gantt_view(request: TenantHtmxRequest, site_id: int) -> HttpResponse:
     site = site_get(tenant=request.tenant, site_id=site_id)
     first_day, days = _window(request, site)
     now = timezone.now().replace(second=0, microsecond=0)  # the chart is as of the minute
+    # The plan as a table comes when its disclosure is opened (htmx), or inline with ?table=1;
+    # the chart's own refresh (target #chart) is the chart, table or not.
+    table = request.GET.get("table") == "1"
+    partial = "table" if table and request.htmx and request.htmx.target != "chart" else "chart"
     # A busy site's chart is thousands of bars: rendered once per minute and data version.
     chart = cached_fragment(
         request,
-        template=f"{PAGE}#chart",
+        template=f"{PAGE}#{partial}",
         parts=(request.get_full_path(), now),
-        context=lambda: _chart_context(request, site, first_day, days, now),
+        context=lambda: _chart_context(request, site, first_day, days, now, table=table),
     )
-    if htmx_partial(request, PAGE, "chart") != PAGE:
+    if htmx_partial(request, PAGE, partial) != PAGE:
         return HttpResponse(chart)
     run = _shown_run(request, site)
     context = {
@@ -87,11 +91,22 @@ def gantt_view(request: TenantHtmxRequest, site_id: int) -> HttpResponse:
 
 
 def _chart_context(
-    request: TenantHtmxRequest, site: Site, first_day: date, days: int, now: datetime
+    request: TenantHtmxRequest,
+    site: Site,
+    first_day: date,
+    days: int,
+    now: datetime,
+    *,
+    table: bool,
 ) -> dict:
     start = window_start(site=site, first_day=first_day)
     end = start + timedelta(days=days)
+    query = request.GET.copy()
+    query["table"] = "1"
     return {
+        # The table repeats every bar: half a busy chart's page, so it is sent when asked for.
+        "show_table": table,
+        "table_url": f"?{query.urlencode()}",
         "site": site,
         "chart": build_chart(
             site=site,

@@ -200,7 +200,7 @@ def test_bars_and_table_rows_escape_what_people_typed(client, tenant, site):
     product.save()
 
     response = client.get(
-        reverse("scheduling:gantt", args=[site.pk]), {"from": "2026-11-30", "days": 1}
+        reverse("scheduling:gantt", args=[site.pk]), {"from": "2026-11-30", "days": 1, "table": 1}
     )
 
     html = response.content.decode()
@@ -228,6 +228,55 @@ def test_bars_and_table_rows_escape_what_people_typed(client, tenant, site):
         '<td data-label="Start">Mon 30 Nov 09:00</td><td data-label="End">Mon 30 Nov 10:30</td>'
         '<td data-label="Status"><span class="chip status-pending">Pending</span></td></tr>'
     ) in html
+
+
+def _gantt_with_one_operation(client, tenant, site):
+    _login(client, tenant, "viewer")
+    printer = machine_for(site, name="Prusa", runs_unattended=True)
+    _planned(
+        site, printer, start=timezone.now() + timedelta(hours=1), minutes=60,
+        due=timezone.localdate() + timedelta(days=5), lot="LOT-T", order_number="SO-T",
+    )  # fmt: skip
+    return reverse("scheduling:gantt", args=[site.pk])
+
+
+def test_the_plan_table_is_sent_when_its_disclosure_opens(client, tenant, site):
+    url = _gantt_with_one_operation(client, tenant, site)
+
+    page = client.get(url, {"days": 3}).content.decode()
+    table = client.get(url, {"days": 3, "table": 1}, headers={"HX-Request": "true"})
+
+    assert "<table" not in page
+    assert (
+        '<details hx-get="?days=3&amp;table=1" hx-trigger="toggle once" '
+        'hx-target="find .table-wrap" hx-swap="innerHTML">'
+    ) in page
+    assert '<a href="?days=3&amp;table=1">Show the 1 operation as a table</a>' in page
+    html = table.content.decode()
+    assert html.lstrip().startswith('<table class="responsive">')
+    assert html.count("<tr><td") == 1
+    assert '<td data-label="Lot">LOT-T</td>' in html
+    assert "<svg" not in html
+
+
+def test_without_javascript_the_plan_table_comes_inline(client, tenant, site):
+    url = _gantt_with_one_operation(client, tenant, site)
+
+    html = client.get(url, {"table": 1}).content.decode()
+
+    assert "<details open>" in html
+    assert '<td data-label="Lot">LOT-T</td>' in html
+    assert "<svg" in html
+
+
+def test_the_charts_own_refresh_is_the_chart_even_with_the_table_open(client, tenant, site):
+    url = _gantt_with_one_operation(client, tenant, site)
+
+    response = client.get(url, {"table": 1}, headers={"HX-Request": "true", "HX-Target": "chart"})
+
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section id="chart"')
+    assert "<details open>" in html
 
 
 def test_the_htmx_refresh_returns_only_the_chart(client, tenant, site):
