@@ -114,13 +114,13 @@ def _id_url_parts(urlconf: str, script_prefix: str, viewname: str) -> tuple[str,
     return head, tail
 
 
-def id_url(viewname: str, pk: int) -> str:
-    """`reverse(viewname, args=[pk])` for a URL taking one integer id, without resolving the
-    URL again for every id: a board or chart links hundreds of objects, and `reverse()` costs
-    about 0.1 ms each on these machines."""
+def id_urls(viewname: str) -> Callable[[int], str]:
+    """`reverse(viewname, args=[pk])` for many ids of a URL taking one integer id, the URL
+    resolved once: a board or chart links hundreds of objects, and `reverse()` costs about
+    0.1 ms each on these machines."""
     urlconf = get_urlconf() or settings.ROOT_URLCONF
     head, tail = _id_url_parts(urlconf, get_script_prefix(), viewname)
-    return f"{head}{int(pk)}{tail}"
+    return lambda pk: f"{head}{int(pk)}{tail}"
 
 
 # Stands for the request's CSRF token in a cached fragment; replaced on the way out.

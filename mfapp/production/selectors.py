@@ -10,7 +10,7 @@ def batch_get(*, tenant: Tenant, batch_id: int) -> Batch:
     try:
         return (
             Batch.objects.for_tenant(tenant)
-            .select_related("product", "order_line__order")
+            .select_related("product", "site", "order_line__order")
             .get(pk=batch_id)
         )
     except (Batch.DoesNotExist, ValueError, TypeError):
@@ -19,7 +19,7 @@ def batch_get(*, tenant: Tenant, batch_id: int) -> Batch:
 
 def batch_get_with_details(*, tenant: Tenant, batch_id: int) -> Batch:
     """A batch with operations, quality checks and consumptions loaded in fixed queries."""
-    qs = Batch.objects.for_tenant(tenant).select_related("product", "order_line__order")
+    qs = Batch.objects.for_tenant(tenant).select_related("product", "site", "order_line__order")
     qs = qs.prefetch_related(
         Prefetch(
             "operations",
@@ -149,7 +149,7 @@ def batch_board_list(
         )
         .filter(status=status)
         .select_related("product", "order_line__order")
-        # What a card shows: a column is up to 50 rows of four models, and unread columns
+        # What a card shows: a column is 25 rows of four models, and the unread columns
         # (timestamps above all) were a third of building it.
         .only(
             "lot_code",

@@ -31,7 +31,7 @@ from mfapp.core.web import (
     can,
     form_errors_from,
     htmx_partial,
-    id_url,
+    id_urls,
     member_view,
 )
 from mfapp.production.forms import (
@@ -64,6 +64,7 @@ COLUMN_PAGE = "production/batch_column.html"
 # Cards per open column; "Show more" appends as many again. A column of 50 cards made the board
 # a 300 KiB page that took a tablet's browser as long to lay out as the server to render.
 COLUMN_LIMIT = 25
+MAX_OFFSET = 1_000_000  # beyond any column; keeps the number inside what the database takes
 # Finished batches are history: the board shows the latest few, the batch pages keep the rest.
 CLOSED_COLUMN_LIMIT = 10
 DETAIL_TARGET = "batch-detail"  # the id the batch page's move buttons swap
@@ -120,9 +121,9 @@ def _cards(
     batches = list(
         batch_board_list(tenant=tenant, status=status, **values)[offset : offset + limit]
     )
+    detail_url, move_url = id_urls("production:batch-detail"), id_urls("production:batch-move")
     for batch in batches:
-        batch.detail_url = id_url("production:batch-detail", batch.pk)
-        batch.move_url = id_url("production:batch-move", batch.pk)
+        batch.detail_url, batch.move_url = detail_url(batch.pk), move_url(batch.pk)
         batch.moves = _moves(batch)
         batch.due_date = _due_date(batch)
         batch.is_late = bool(batch.is_open and batch.due_date and batch.due_date < today)
@@ -227,8 +228,10 @@ def batch_board_column_view(request: TenantHtmxRequest, status: str) -> HttpResp
         offset = int(request.GET.get("offset", "0"))
     except ValueError:
         offset = -1
-    if offset < 0:
-        return HttpResponseBadRequest("offset must be a whole number of cards, 0 or more.")
+    if not 0 <= offset <= MAX_OFFSET:
+        return HttpResponseBadRequest(
+            f"offset must be a whole number of cards from 0 to {MAX_OFFSET}."
+        )
 
     def context() -> dict[str, Any]:
         filters = _board_filters(request, request.GET)
@@ -360,7 +363,7 @@ def _detail_context(
         "failing": _failing(checks),
         "consumptions": list(batch.material_consumptions.all()),
         "moves": _moves(batch),
-        "move_url": id_url("production:batch-move", batch.pk),
+        "move_url": reverse("production:batch-move", args=[batch.pk]),
         "recording": recording,
         "quality_form": quality_form,
         "consumption_form": consumption_form,

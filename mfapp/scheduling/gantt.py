@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils.safestring import SafeString, mark_safe
 
-from mfapp.core.web import id_url
+from mfapp.core.web import id_urls
 from mfapp.machines.models import Machine, MaintenanceWindow
 from mfapp.production.models import BatchOperation
 from mfapp.scheduling.adapter import subtract, working_windows
@@ -227,6 +227,7 @@ def build_chart(
         )
 
     legend: dict[str, OrderKey] = {}
+    batch_url = id_urls("production:batch-detail")
     for operation in operations:
         row = rows.get(operation.machine_id)
         span = _span(operation, now)
@@ -266,7 +267,7 @@ def build_chart(
                 operation=operation,
                 start=op_start,
                 end=op_end,
-                url=id_url("production:batch-detail", operation.batch_id),
+                url=batch_url(operation.batch_id),
                 start_label=_moment(op_start, tz),
                 end_label=_moment(op_end, tz),
             )

@@ -1,10 +1,10 @@
-"""`id_url`: the URL `reverse()` gives for an object's id, from one reversal per view name."""
+"""`id_urls`: the URLs `reverse()` gives for objects' ids, from one reversal per view name."""
 
 import pytest
 from django.test import override_settings
 from django.urls import NoReverseMatch, reverse, set_script_prefix
 
-from mfapp.core.web import id_url
+from mfapp.core.web import id_urls
 
 
 @pytest.mark.parametrize("pk", [1, 42, 987654321])
@@ -12,27 +12,27 @@ from mfapp.core.web import id_url
     "viewname", ["production:batch-detail", "production:batch-move", "scheduling:gantt"]
 )
 def test_it_matches_reverse(viewname, pk):
-    assert id_url(viewname, pk) == reverse(viewname, args=[pk])
+    assert id_urls(viewname)(pk) == reverse(viewname, args=[pk])
 
 
 def test_it_follows_the_script_prefix():
     set_script_prefix("/mfapp/")
     try:
-        assert id_url("production:batch-detail", 7) == "/mfapp/batches/7/"
-        assert id_url("production:batch-detail", 7) == reverse("production:batch-detail", args=[7])
+        assert id_urls("production:batch-detail")(7) == "/mfapp/batches/7/"
+        assert id_urls("production:batch-detail")(7) == reverse("production:batch-detail", args=[7])
     finally:
         set_script_prefix("/")
-    assert id_url("production:batch-detail", 7) == "/batches/7/"
+    assert id_urls("production:batch-detail")(7) == "/batches/7/"
 
 
 @override_settings(ROOT_URLCONF="tests.core.urls_for_id_url")
 def test_it_follows_the_url_configuration():
-    assert id_url("thing", 3) == "/things/3/"
+    assert id_urls("thing")(3) == "/things/3/"
 
 
 def test_a_view_without_one_id_is_refused_as_reverse_refuses_it():
     with pytest.raises(NoReverseMatch):
-        id_url("home", 1)
+        id_urls("home")(1)
 
 
 @override_settings(ROOT_URLCONF="tests.core.urls_for_id_url")
@@ -40,4 +40,4 @@ def test_an_id_the_url_does_not_show_as_written_is_refused():
     with pytest.raises(
         ValueError, match="hex-thing does not take one id written as a plain integer"
     ):
-        id_url("hex-thing", 255)
+        id_urls("hex-thing")(255)

@@ -611,8 +611,14 @@ def test_show_more_never_shows_another_tenants_batches(client, tenant, other_ten
     ("status", "offset", "code", "message"),
     [
         ("nope", "0", 404, None),
-        ("planned", "-1", 400, "offset must be a whole number of cards, 0 or more."),
-        ("planned", "two", 400, "offset must be a whole number of cards, 0 or more."),
+        ("planned", "-1", 400, "offset must be a whole number of cards from 0 to 1000000."),
+        ("planned", "two", 400, "offset must be a whole number of cards from 0 to 1000000."),
+        (
+            "planned",
+            "1" + "0" * 30,
+            400,
+            "offset must be a whole number of cards from 0 to 1000000.",
+        ),
     ],
 )
 def test_show_more_refuses_a_bad_column_or_offset(client, tenant, status, offset, code, message):
