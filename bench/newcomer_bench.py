@@ -135,7 +135,23 @@ def _walk(page, base: str, email: str, password: str, change: bool = True) -> tu
     return visits, move_ms
 
 
-def _markdown(visits, move_ms: float, started: datetime, email: str, warm_up, load) -> str:
+def _medians(walks: list[list[Visit]]) -> list[Visit]:
+    """Each step's median over the walks (the machine is shared: one walk is noisy)."""
+    return [
+        Visit(
+            step=steps[0].step,
+            path=steps[0].path,
+            **{
+                name: statistics.median(getattr(v, name) for v in steps)
+                for name in ("redirects_ms", "server_ms", "ready_ms", "loaded_ms")
+            },
+            kib=steps[0].kib,
+        )
+        for steps in zip(*walks, strict=True)
+    ]
+
+
+def _markdown(visits, move_ms: float, started: datetime, email: str, args, load) -> str:
     lines = [
         "# A new member's first walk, in Chromium",
         "",
@@ -149,12 +165,14 @@ def _markdown(visits, move_ms: float, started: datetime, email: str, warm_up, lo
         "",
         f"Run {started:%Y-%m-%d %H:%M} UTC on {platform.node() or 'this machine'}: "
         f"{os.cpu_count()} cores; gunicorn 2 sync workers, production settings; the same walk "
-        f"first made by the managers of {', '.join(warm_up) or 'no other tenant'} (a server "
+        f"first made by the managers of {', '.join(args.warm_up) or 'no other tenant'} (a server "
         f"in use: templates compiled), with this tenant's cache empty; headless Chromium "
         f"(Debian) on the same machine. Logged in as "
         f"{email}, the largest tenant's manager. Load average at the start: "
         f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}.",
         "",
+        f"The walk was made {args.runs} times, each with this tenant's cache emptied first; "
+        "every figure is the median of its step over the walks. "
         "Each page was opened by clicking, as a person does. The cache was empty, so every "
         "page's first visit was computed from PostgreSQL and rendered; the rows marked "
         "*again* came from the cache, and the last two follow a change to the tenant's data. "
@@ -178,7 +196,8 @@ def _markdown(visits, move_ms: float, started: datetime, email: str, warm_up, lo
     lines += [
         "",
         f"Cancelling a batch with its card's button (after confirming; htmx posts the move and "
-        f"swaps the board): {move_ms:.0f} ms from the click until the new board said so.",
+        f"swaps the board): {move_ms:.0f} ms (median) from the click until the new board "
+        "said so.",
         "",
         f"Ready: median {statistics.median(ready):.0f} ms, slowest {max(ready):.0f} ms over "
         f"{len(visits)} page views; {sum(r <= READY_MS for r in ready)} of {len(visits)} "
@@ -196,6 +215,7 @@ def main() -> None:
         default=["scale-02", "scale-03"],
         help="tenants whose managers walk first, as other users of a running server",
     )
+    parser.add_argument("--runs", type=int, default=3, help="walks; each step's median is shown")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--cache-url", default="redis://127.0.0.1:6379/13")
     parser.add_argument("--out", help="write the markdown report here")
@@ -215,11 +235,9 @@ def main() -> None:
 
     django.setup()
     import redis
+    from playwright.sync_api import sync_playwright
 
     from mfapp.core.demo_data import DEMO_PASSWORD
-
-    redis.Redis.from_url(args.cache_url).flushdb()  # a new member meets an empty cache
-    from playwright.sync_api import sync_playwright
 
     email = f"manager@{args.tenant}.test"
     with web_bench._gunicorn(env, args) as base, sync_playwright() as playwright:
@@ -232,11 +250,17 @@ def main() -> None:
                 with browser.new_context() as context:
                     _say(f"warming up as manager@{other}.test")
                     _walk(context.new_page(), base, f"manager@{other}.test", DEMO_PASSWORD, False)
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            visits, move_ms = _walk(page, base, email, DEMO_PASSWORD)  # seed_scale's members
+            walks, moves = [], []
+            for run in range(args.runs):
+                _say(f"walk {run + 1} of {args.runs} as {email}")
+                redis.Redis.from_url(args.cache_url).flushdb()  # this tenant's cache empty
+                with browser.new_context(viewport={"width": 1280, "height": 900}) as context:
+                    visits, move_ms = _walk(context.new_page(), base, email, DEMO_PASSWORD)
+                walks.append(visits)
+                moves.append(move_ms)
         finally:
             browser.close()
-    text = _markdown(visits, move_ms, started, email, args.warm_up, load)
+    text = _markdown(_medians(walks), statistics.median(moves), started, email, args, load)
     _say(text)
     if args.out:
         Path(args.out).write_text(text)
