@@ -13,7 +13,7 @@ loaded. Writes docs/benchmarks/newcomer.md.
         .venv/bin/python bench/newcomer_bench.py --out docs/benchmarks/newcomer.md
 
 Needs Debian's Chromium at /usr/bin/chromium (as the browser tests do). Cancelling the batch
-changes the scaled data (one scheduled batch cancelled): re-seed for a pristine database.
+changes the scaled data (a scheduled batch cancelled per walk): re-seed for a pristine database.
 """
 
 import argparse
