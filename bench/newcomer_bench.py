@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import web_bench
 
@@ -64,7 +65,7 @@ def _timing(page, step: str) -> Visit:
     t = page.evaluate(NAVIGATION_TIMING)
     visit = Visit(
         step=step,
-        path="/" + page.url.split("//", 1)[1].partition("/")[2],
+        path=urlsplit(page.url)._replace(scheme="", netloc="").geturl(),
         redirects_ms=t["redirects"],
         server_ms=t["server"],
         ready_ms=t["ready"],

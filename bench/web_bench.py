@@ -212,7 +212,9 @@ def _headers(kind: str, session: str, key: str) -> list[str]:
     return []
 
 
-def _check(base: str, path: str, headers: list[str]) -> None:
+def _get(base: str, path: str, headers: list[str]) -> tuple[float, int]:
+    """One request: (milliseconds until the whole answer arrived, its size in bytes). Stops
+    the run unless the answer is a 200 at the URL asked for (no redirect to the login)."""
     import urllib.request
 
     request = urllib.request.Request(base + path)  # noqa: S310 - our own server, http
@@ -220,9 +222,12 @@ def _check(base: str, path: str, headers: list[str]) -> None:
         assert flag == "-H"
         name, _, content = value.partition(": ")
         request.add_header(name, content)
+    started = time.perf_counter()
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        body = response.read()
         if response.status != 200 or response.geturl() != base + path:
             raise SystemExit(f"{path}: {response.status} at {response.geturl()}, not 200")
+    return (time.perf_counter() - started) * 1000, len(body)
 
 
 def _wrk(url: str, headers: list[str], args: argparse.Namespace, script: str) -> dict:
@@ -376,7 +381,7 @@ def _gunicorn(env: dict[str, str], args: argparse.Namespace) -> Iterator[str]:
 def _phase(phase: str, env: dict[str, str], paths, session, key, args, script) -> list[Result]:
     with _gunicorn(env, args) as base:
         for name, kind in TARGETS:
-            _check(base, paths[name], _headers(kind, session, key))
+            _get(base, paths[name], _headers(kind, session, key))
         results = [
             _measure(phase, name, paths[name], base, _headers(kind, session, key), args, script)
             for name, kind in TARGETS
@@ -388,22 +393,6 @@ def _phase(phase: str, env: dict[str, str], paths, session, key, args, script) -
     return results
 
 
-def _timed_get(base: str, path: str, headers: list[str]) -> tuple[float, int]:
-    """(milliseconds until the whole answer arrived, its size in bytes)."""
-    import urllib.request
-
-    request = urllib.request.Request(base + path)  # noqa: S310 - our own server, http
-    for value in headers[1::2]:
-        name, _, content = value.partition(": ")
-        request.add_header(name, content)
-    started = time.perf_counter()
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-        body = response.read()
-        if response.status != 200:
-            raise SystemExit(f"{path}: {response.status}, not 200")
-    return (time.perf_counter() - started) * 1000, len(body)
-
-
 def _first_views(env, paths, session, key, tenant_id: int, args) -> list[FirstView]:
     from mfapp.core.tenant_cache import mark_changed
 
@@ -412,13 +401,13 @@ def _first_views(env, paths, session, key, tenant_id: int, args) -> list[FirstVi
         for name, kind in TARGETS[1:]:
             headers = _headers(kind, session, key)
             for _ in range(2 * args.workers):  # every worker has served this page once
-                _timed_get(base, paths[name], headers)
+                _get(base, paths[name], headers)
             firsts, nexts = [], []
             for _ in range(FIRST_VIEWS):
                 mark_changed(tenant_id)
-                elapsed, size = _timed_get(base, paths[name], headers)
+                elapsed, size = _get(base, paths[name], headers)
                 firsts.append(elapsed)
-                nexts.append(_timed_get(base, paths[name], headers)[0])
+                nexts.append(_get(base, paths[name], headers)[0])
             view = FirstView(
                 name=name,
                 path=paths[name],

@@ -1,3 +1,5 @@
+from collections.abc import Iterable
+
 from django.db.models import Count, F, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
@@ -176,13 +178,17 @@ def batch_board_counts(
     site_id: int | None = None,
     product_id: int | None = None,
     lot_code: str = "",
+    statuses: Iterable[str] | None = None,
 ) -> dict[str, int]:
-    """How many batches each board column holds under the same filters (one query)."""
+    """How many batches each board column (or each of `statuses`) holds under the same
+    filters (one query)."""
+    qs = _batch_board_filter(
+        tenant=tenant, site_id=site_id, product_id=product_id, lot_code=lot_code
+    )
+    if statuses is not None:
+        qs = qs.filter(status__in=statuses)
     rows = (
-        _batch_board_filter(
-            tenant=tenant, site_id=site_id, product_id=product_id, lot_code=lot_code
-        )
-        .order_by()
+        qs.order_by()
         .values("status")
         .annotate(n=Count("*"))  # not Count("id"): counted from the index alone
     )

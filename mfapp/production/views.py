@@ -236,7 +236,8 @@ def batch_board_column_view(request: TenantHtmxRequest, status: str) -> HttpResp
     def context() -> dict[str, Any]:
         filters = _board_filters(request, request.GET)
         values, today = filters["values"], request.tenant.today()
-        count = batch_board_counts(tenant=request.tenant, **values).get(status, 0)
+        counts = batch_board_counts(tenant=request.tenant, statuses=[status], **values)
+        count = counts.get(status, 0)
         batches = _cards(request.tenant, values, status, offset, today)
         more = _more(status, filters["query"], count, offset + len(batches))
         return {

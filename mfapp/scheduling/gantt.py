@@ -50,8 +50,6 @@ class Bar:
     late: bool
     state: str  # pending, running, paused, done
     operation: PlannedOperation
-    start: datetime
-    end: datetime
     # Written out here rather than by template filters and tags: a busy site's chart has
     # thousands of bars, and per-bar filters were most of its rendering time.
     url: str
@@ -265,8 +263,6 @@ def build_chart(
                 late=late,
                 state=operation.status,
                 operation=operation,
-                start=op_start,
-                end=op_end,
                 url=batch_url(operation.batch_id),
                 start_label=_moment(op_start, tz),
                 end_label=_moment(op_end, tz),

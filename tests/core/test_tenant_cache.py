@@ -68,6 +68,18 @@ def _touched(client) -> None:
     client.get("/api/v1/sites/")  # the key's last-used time is written once a minute: now
 
 
+def _two_tenants():
+    """Tenants a and b with one order each (SO-A, SO-B) and an API client of each, touched."""
+    a, b = TenantFactory(), TenantFactory()
+    OrderFactory(tenant=a, number="SO-A")
+    OrderFactory(tenant=b, number="SO-B")
+    client_a, _ = key_client(a)
+    client_b, _ = key_client(b)
+    for client in (client_a, client_b):
+        _touched(client)
+    return a, b, client_a, client_b
+
+
 def test_a_repeated_read_is_answered_from_the_cache_until_a_write_commits():
     tenant = TenantFactory()
     OrderFactory(tenant=tenant, number="SO-1")
@@ -104,13 +116,7 @@ def test_an_orm_update_in_a_task_context_invalidates_its_tenant():
 
 
 def test_marking_a_tenant_changed_recomputes_its_reads_only():
-    a, b = TenantFactory(), TenantFactory()
-    OrderFactory(tenant=a, number="SO-A")
-    OrderFactory(tenant=b, number="SO-B")
-    client_a, _ = key_client(a)
-    client_b, _ = key_client(b)
-    _touched(client_a)
-    _touched(client_b)
+    a, _, client_a, client_b = _two_tenants()
     assert _orders(client_a) == (["SO-A"], True)
     assert _orders(client_b) == (["SO-B"], True)
 
@@ -121,13 +127,7 @@ def test_marking_a_tenant_changed_recomputes_its_reads_only():
 
 
 def test_another_tenants_write_keeps_this_tenants_entry_and_never_shares_it():
-    a, b = TenantFactory(), TenantFactory()
-    OrderFactory(tenant=a, number="SO-A")
-    OrderFactory(tenant=b, number="SO-B")
-    client_a, _ = key_client(a)
-    client_b, _ = key_client(b)
-    _touched(client_a)
-    _touched(client_b)
+    _, b, client_a, client_b = _two_tenants()
     assert _orders(client_a)[0] == ["SO-A"]
 
     with rls.tenant_context(b.pk):
@@ -313,13 +313,7 @@ def test_a_repeated_api_read_with_a_revoked_key_is_refused_and_shows_nothing():
 
 
 def test_a_repeated_api_read_never_serves_another_tenants_answer():
-    a, b = TenantFactory(), TenantFactory()
-    OrderFactory(tenant=a, number="SO-A")
-    OrderFactory(tenant=b, number="SO-B")
-    client_a, _ = key_client(a)
-    client_b, _ = key_client(b)
-    for client in (client_a, client_b):
-        _touched(client)
+    _, _, client_a, client_b = _two_tenants()
     assert _orders(client_a) == (["SO-A"], True)
     assert _read(client_a, "/api/v1/orders/")[1] == 0
 
